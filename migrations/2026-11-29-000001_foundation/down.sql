@@ -1,0 +1,3 @@
+DROP TABLE policy_purposes;
+DROP TABLE policy_versions;
+DROP TABLE accounts;

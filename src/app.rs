@@ -1,0 +1,120 @@
+//! Application state and start-up: database, migrations, pool, broker, schema, router, serving.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::db::{self, Pool};
+use crate::realtime::broker::Broker;
+use crate::schema::{self, PorticoSchema};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+    pub schema: PorticoSchema,
+    pub broker: Broker,
+    pub database_url: String,
+    /// The embedded migration versions `/readyz` expects in the database.
+    pub migrations: Vec<String>,
+    /// Cancelled when the server shuts down: WebSockets close with 1001.
+    pub shutdown: CancellationToken,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Prepares the database (zero-config when `DATABASE_URL` is unset), applies migrations and builds the state.
+    pub async fn start(config: Config) -> anyhow::Result<AppState> {
+        let url = db::bootstrap::prepare_database(&config).await?;
+        let applied = db::migrations::run_pending(&url)
+            .await
+            .context("applying migrations")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+        Self::connect(config, &url)
+    }
+
+    /// Builds the state over an already migrated database.
+    pub fn connect(config: Config, url: &str) -> anyhow::Result<AppState> {
+        let pool = db::build_pool(&config, url)?;
+        let broker = Broker::start(url.to_string());
+        let schema = schema::build(&config, pool.clone(), broker.clone());
+        Ok(AppState(Arc::new(Inner {
+            config: Arc::new(config),
+            pool,
+            schema,
+            broker,
+            database_url: url.to_string(),
+            migrations: db::migrations::embedded_versions(),
+            shutdown: CancellationToken::new(),
+        })))
+    }
+}
+
+/// Serves the gateway on the configured address until SIGINT or SIGTERM, then shuts down gracefully:
+/// stops accepting, lets in-flight requests finish, and closes WebSockets with 1001.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config.addr;
+    let state = AppState::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    if state.config.graphiql {
+        tracing::info!("Portico is serving GraphQL at http://{local}/graphql and GraphiQL at http://{local}/graphiql");
+    } else {
+        tracing::info!("Portico is serving GraphQL at http://{local}/graphql");
+    }
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves `state` on `listener` until `signal` completes.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = state.shutdown.clone();
+    let router = crate::http::router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        token.cancel();
+    })
+    .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,420 @@
+//! Typed configuration, read from the environment (and an optional `portico.toml` holding the same keys),
+//! validated once at start. Every problem is reported at once, by key, so an operator fixes them in one go.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The secret used for tokens when none is configured. Refused in production.
+pub const DEV_JWT_SECRET: &str = "portico-development-jwt-secret-not-for-production";
+/// The field-encryption key used when none is configured (base64 of 32 bytes). Refused in production.
+pub const DEV_DATA_KEY: &str = "cG9ydGljby1kZXZlbG9wbWVudC1rZXktMzItYnl0ZXM=";
+/// The default database when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/portico";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Limits applied to every GraphQL request, over HTTP and WebSocket alike.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_query_chars: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_directives: usize,
+    pub max_batch: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_query_chars: 20_000,
+            max_depth: 12,
+            max_complexity: 2_000,
+            max_aliases: 30,
+            max_directives: 20,
+            max_batch: 1,
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// One third-party login provider's settings (`PORTICO_OAUTH_<PROVIDER>_*`).
+#[derive(Debug, Clone, Default)]
+pub struct OAuthProviderConfig {
+    pub values: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Environment,
+    pub addr: SocketAddr,
+    /// `None` means the zero-config default; see `db::bootstrap`.
+    pub database_url: Option<String>,
+    pub jwt_secret: String,
+    pub data_key: String,
+    pub sms_webhook_url: Option<String>,
+    pub email_webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub oauth: BTreeMap<String, OAuthProviderConfig>,
+    pub graphiql: bool,
+    pub introspection: bool,
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
+    pub pool_size: usize,
+    pub pool_wait_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub ws_init_timeout: Duration,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+}
+
+/// Everything wrong with a configuration, one line per key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    /// Reads `portico.toml` (or the file named by `PORTICO_CONFIG`) when present, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut map = BTreeMap::new();
+        let path = std::env::var("PORTICO_CONFIG").unwrap_or_else(|_| "portico.toml".into());
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            map.extend(parse_toml(&text).map_err(|e| ConfigError(vec![format!("{path}: {e}")]))?);
+        }
+        for (k, v) in std::env::vars() {
+            if k == "DATABASE_URL" || k.starts_with("PORTICO_") {
+                map.insert(k, v);
+            }
+        }
+        Self::from_map(&map)
+    }
+
+    /// Builds a configuration from key/value pairs with the environment's names.
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            map,
+            errors: Vec::new(),
+        };
+        let env = match r.get("PORTICO_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                r.errors.push(format!(
+                    "PORTICO_ENV: `{other}` is neither `development` nor `production`"
+                ));
+                Environment::Development
+            }
+        };
+        let prod = env == Environment::Production;
+        let addr = r.parse("PORTICO_ADDR", "127.0.0.1:8000".parse().unwrap());
+        let database_url = r.get("DATABASE_URL");
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            r.errors.push("DATABASE_URL: must start with postgres:// or postgresql://".into());
+        }
+        let jwt_secret = r
+            .get("PORTICO_JWT_SECRET")
+            .unwrap_or_else(|| DEV_JWT_SECRET.into());
+        let data_key = r
+            .get("PORTICO_DATA_KEY")
+            .unwrap_or_else(|| DEV_DATA_KEY.into());
+        if prod {
+            if jwt_secret == DEV_JWT_SECRET {
+                r.errors.push("PORTICO_JWT_SECRET: production needs its own secret (at least 32 bytes); the development secret is refused".into());
+            }
+            if data_key == DEV_DATA_KEY {
+                r.errors.push("PORTICO_DATA_KEY: production needs its own field-encryption key (base64 of 32 bytes); the development key is refused".into());
+            }
+            if database_url.is_none() {
+                r.errors
+                    .push("DATABASE_URL: production needs an explicit database URL".into());
+            }
+        }
+        if jwt_secret.len() < 32 {
+            r.errors
+                .push("PORTICO_JWT_SECRET: must be at least 32 bytes long".into());
+        }
+        match base64_decode(&data_key) {
+            Some(bytes) if bytes.len() == 32 => {}
+            _ => r
+                .errors
+                .push("PORTICO_DATA_KEY: must be base64 of exactly 32 bytes".into()),
+        }
+        let sms_webhook_url = r.url("PORTICO_SMS_WEBHOOK_URL");
+        let email_webhook_url = r.url("PORTICO_EMAIL_WEBHOOK_URL");
+        let webhook_secret = r.get("PORTICO_WEBHOOK_SECRET");
+        if (sms_webhook_url.is_some() || email_webhook_url.is_some()) && webhook_secret.is_none() {
+            r.errors.push(
+                "PORTICO_WEBHOOK_SECRET: required when a webhook URL is configured".into(),
+            );
+        }
+        let mut oauth: BTreeMap<String, OAuthProviderConfig> = BTreeMap::new();
+        for (k, v) in map {
+            if let Some(rest) = k.strip_prefix("PORTICO_OAUTH_")
+                && let Some((provider, key)) = rest.split_once('_')
+            {
+                oauth
+                    .entry(provider.to_ascii_lowercase())
+                    .or_default()
+                    .values
+                    .insert(key.to_ascii_lowercase(), v.clone());
+            }
+        }
+        let graphiql = r.parse("PORTICO_GRAPHIQL", !prod);
+        let introspection = r.parse("PORTICO_INTROSPECTION", !prod);
+        let allowed_origins = r
+            .get("PORTICO_ALLOWED_ORIGINS")
+            .map(|s| {
+                s.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let d = Limits::default();
+        let limits = Limits {
+            max_body_bytes: r.parse("PORTICO_MAX_BODY_BYTES", d.max_body_bytes),
+            max_query_chars: r.parse("PORTICO_MAX_QUERY_CHARS", d.max_query_chars),
+            max_depth: r.parse("PORTICO_MAX_DEPTH", d.max_depth),
+            max_complexity: r.parse("PORTICO_MAX_COMPLEXITY", d.max_complexity),
+            max_aliases: r.parse("PORTICO_MAX_ALIASES", d.max_aliases),
+            max_directives: r.parse("PORTICO_MAX_DIRECTIVES", d.max_directives),
+            max_batch: r.parse("PORTICO_MAX_BATCH", d.max_batch),
+            request_timeout: Duration::from_millis(r.parse(
+                "PORTICO_REQUEST_TIMEOUT_MS",
+                d.request_timeout.as_millis() as u64,
+            )),
+        };
+        let pool_size = r.parse("PORTICO_POOL_SIZE", 8usize);
+        if pool_size == 0 {
+            r.errors.push("PORTICO_POOL_SIZE: must be at least 1".into());
+        }
+        let pool_wait_timeout =
+            Duration::from_millis(r.parse("PORTICO_POOL_WAIT_TIMEOUT_MS", 5_000u64));
+        let statement_timeout =
+            Duration::from_millis(r.parse("PORTICO_STATEMENT_TIMEOUT_MS", 10_000u64));
+        let ws_init_timeout =
+            Duration::from_millis(r.parse("PORTICO_WS_INIT_TIMEOUT_MS", 10_000u64));
+        let tls_cert = r.get("PORTICO_TLS_CERT").map(PathBuf::from);
+        let tls_key = r.get("PORTICO_TLS_KEY").map(PathBuf::from);
+        if tls_cert.is_some() != tls_key.is_some() {
+            r.errors
+                .push("PORTICO_TLS_CERT and PORTICO_TLS_KEY: set both or neither".into());
+        }
+        let log_format = match r.get("PORTICO_LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            None if prod => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some(other) => {
+                r.errors.push(format!(
+                    "PORTICO_LOG_FORMAT: `{other}` is neither `json` nor `pretty`"
+                ));
+                LogFormat::Pretty
+            }
+        };
+        let log_filter = r
+            .get("PORTICO_LOG")
+            .unwrap_or_else(|| "info,portico=info".into());
+        if !r.errors.is_empty() {
+            return Err(ConfigError(r.errors));
+        }
+        Ok(Config {
+            env,
+            addr,
+            database_url,
+            jwt_secret,
+            data_key,
+            sms_webhook_url,
+            email_webhook_url,
+            webhook_secret,
+            oauth,
+            graphiql,
+            introspection,
+            allowed_origins,
+            limits,
+            pool_size,
+            pool_wait_timeout,
+            statement_timeout,
+            ws_init_timeout,
+            tls_cert,
+            tls_key,
+            log_format,
+            log_filter,
+        })
+    }
+
+    /// A development configuration for tests and tools, pointing at `database_url`.
+    pub fn for_database(database_url: &str) -> Self {
+        let mut map = BTreeMap::new();
+        map.insert("DATABASE_URL".to_string(), database_url.to_string());
+        Self::from_map(&map).expect("the development defaults are valid")
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+}
+
+struct Reader<'a> {
+    map: &'a BTreeMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.map
+            .get(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, key: &str, default: T) -> T {
+        match self.get(key) {
+            None => default,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                self.errors
+                    .push(format!("{key}: cannot understand `{v}`"));
+                default
+            }),
+        }
+    }
+
+    fn url(&mut self, key: &str) -> Option<String> {
+        let v = self.get(key)?;
+        if v.starts_with("http://") || v.starts_with("https://") {
+            Some(v)
+        } else {
+            self.errors
+                .push(format!("{key}: must be an http:// or https:// URL"));
+            None
+        }
+    }
+}
+
+/// `portico.toml` holds the same keys as the environment, in either case: `database_url = "..."`.
+fn parse_toml(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    let mut out = BTreeMap::new();
+    for (k, v) in table {
+        let value = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => return Err(format!("{k}: unsupported value {other}")),
+        };
+        out.insert(k.to_ascii_uppercase(), value);
+    }
+    Ok(out)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn development_defaults_are_valid() {
+        let c = Config::from_map(&BTreeMap::new()).unwrap();
+        assert_eq!(c.env, Environment::Development);
+        assert!(c.graphiql && c.introspection);
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8000");
+        assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn production_refuses_development_secrets() {
+        let err = Config::from_map(&map(&[("PORTICO_ENV", "production")])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("PORTICO_JWT_SECRET"), "{text}");
+        assert!(text.contains("PORTICO_DATA_KEY"), "{text}");
+        assert!(text.contains("DATABASE_URL"), "{text}");
+    }
+
+    #[test]
+    fn production_turns_graphiql_and_introspection_off() {
+        let c = Config::from_map(&map(&[
+            ("PORTICO_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/portico"),
+            ("PORTICO_JWT_SECRET", "a-production-secret-that-is-long-enough-1234"),
+            ("PORTICO_DATA_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+        ]))
+        .unwrap();
+        assert!(!c.graphiql && !c.introspection);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::from_map(&map(&[
+            ("PORTICO_ADDR", "nowhere"),
+            ("PORTICO_MAX_DEPTH", "-1"),
+            ("PORTICO_SMS_WEBHOOK_URL", "ftp://x"),
+            ("DATABASE_URL", "mysql://x"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        for key in [
+            "PORTICO_ADDR",
+            "PORTICO_MAX_DEPTH",
+            "PORTICO_SMS_WEBHOOK_URL",
+            "DATABASE_URL",
+        ] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn toml_keys_match_environment_names() {
+        let m = parse_toml("portico_addr = \"0.0.0.0:9000\"\nportico_allowed_origins = [\"https://a\", \"https://b\"]\n").unwrap();
+        let c = Config::from_map(&m).unwrap();
+        assert_eq!(c.addr.port(), 9000);
+        assert_eq!(c.allowed_origins, vec!["https://a", "https://b"]);
+    }
+
+    #[test]
+    fn oauth_groups_are_collected_per_provider() {
+        let c = Config::from_map(&map(&[
+            ("PORTICO_OAUTH_WECHAT_APPID", "wx1"),
+            ("PORTICO_OAUTH_WECHAT_SECRET", "s"),
+            ("PORTICO_OAUTH_QQ_CLIENT_ID", "q"),
+        ]))
+        .unwrap();
+        assert_eq!(c.oauth["wechat"].values["appid"], "wx1");
+        assert_eq!(c.oauth["qq"].values["client_id"], "q");
+    }
+}

@@ -1,0 +1,136 @@
+//! The database: one pool builder, embedded migrations, the generated `schema`, and the zero-config bootstrap.
+
+pub mod bootstrap;
+pub mod migrations;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_async::AsyncPgConnection;
+use diesel_async::RunQueryDsl;
+use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool as DeadPool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use futures_util::FutureExt;
+
+use crate::config::Config;
+
+/// The connection pool every domain uses.
+pub type Pool = DeadPool<AsyncPgConnection>;
+/// A connection checked out of the pool.
+pub type Conn = Object<AsyncPgConnection>;
+/// Errors from checking out a connection.
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Counts every statement a connection starts (`/metrics` and the per-request counter).
+struct StatementCounter;
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            crate::telemetry::count_statement();
+        }
+    }
+}
+
+/// Opens one connection with the statement counter attached.
+pub async fn establish(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    conn.set_instrumentation(StatementCounter);
+    Ok(conn)
+}
+
+/// Builds the pool: bounded size, wait and create timeouts, fast recycling (no `SELECT 1` per checkout),
+/// and a `post_create` hook that sets `statement_timeout`, `application_name` and the plan cache mode.
+pub fn build_pool(config: &Config, url: &str) -> anyhow::Result<Pool> {
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    manager_config.custom_setup = Box::new(|url| establish(url).boxed());
+    let manager = AsyncDieselConnectionManager::new_with_config(url, manager_config);
+    let statement_timeout_ms = config.statement_timeout.as_millis() as u64;
+    let pool = DeadPool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(config.pool_wait_timeout))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .post_create(Hook::async_fn(move |conn: &mut AsyncPgConnection, _| {
+            Box::pin(async move {
+                let setup = format!(
+                    "SET statement_timeout = {statement_timeout_ms}; \
+                     SET application_name = 'portico'; \
+                     SET plan_cache_mode = force_generic_plan"
+                );
+                conn.batch_execute(&setup)
+                    .await
+                    .map_err(|e| HookError::message(format!("connection setup failed: {e}")))
+            })
+        }))
+        .build()?;
+    Ok(pool)
+}
+
+/// Reports the pool's state to the metrics recorder.
+pub fn record_pool_metrics(pool: &Pool) {
+    let status = pool.status();
+    metrics::gauge!("portico_db_pool_size").set(status.size as f64);
+    metrics::gauge!("portico_db_pool_available").set(status.available as f64);
+    metrics::gauge!("portico_db_pool_waiting").set(status.waiting as f64);
+}
+
+/// True when the database answers a trivial query within a second.
+pub async fn ping(pool: &Pool) -> bool {
+    let fut = async {
+        let mut conn = pool.get().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(1), fut).await, Ok(Some(_)))
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn url_with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..path_start], database);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// The database name in a PostgreSQL URL.
+pub fn database_name(url: &str) -> Option<String> {
+    let base = url.split('?').next()?;
+    let after = &base[base.find("://")? + 3..];
+    let name = &after[after.find('/')? + 1..];
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_swapped() {
+        assert_eq!(
+            url_with_database("postgres://postgres@127.0.0.1:5432/portico", "postgres"),
+            "postgres://postgres@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(
+            url_with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(url_with_database("postgres://h:1", "x"), "postgres://h:1/x");
+        assert_eq!(database_name("postgres://h/db?a=b").as_deref(), Some("db"));
+        assert_eq!(database_name("postgres://h"), None);
+    }
+}

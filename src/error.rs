@@ -1,0 +1,147 @@
+//! One error type for the domains, converted once into a GraphQL error carrying `extensions.code`.
+//!
+//! Domain code returns [`AppError`]; resolvers return [`async_graphql::Result`], and the `From` impl below is the
+//! only place where an error becomes something a client sees. Internal errors are logged with the request id
+//! and answered with a generic message: no SQL, no stack, no file names ever reach a client.
+
+use async_graphql::ServerError;
+
+/// The stable codes a client may branch on (`extensions.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    BadUserInput,
+    NotFound,
+    RateLimited,
+    Internal,
+    /// Parse and validation failures, set by the HTTP layer.
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    /// Request limits (depth, complexity, aliases, directives, size).
+    QueryTooComplex,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+        }
+    }
+}
+
+/// Errors the domains raise.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    BadUserInput {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::BadUserInput {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::db::PoolError> for AppError {
+    fn from(e: crate::db::PoolError) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("database pool"))
+    }
+}
+
+/// Gives a GraphQL error its `extensions.code`, once, wherever it was raised.
+///
+/// Resolvers return [`AppError`] through `?`; async-graphql keeps it as the error's source, and this is where
+/// it becomes what the client sees. Internal errors are logged with the request id and answered with a generic
+/// message. async-graphql's own parse, validation and limit errors carry no source and get a code here too.
+pub fn label(e: &mut ServerError, request_level: bool) {
+    if e.extensions.as_ref().is_some_and(|x| x.get("code").is_some()) {
+        return;
+    }
+    let source = e.source.clone();
+    let app = source.as_deref().and_then(|s| s.downcast_ref::<AppError>());
+    let code = match app {
+        Some(app) => app.code(),
+        None if e.message.contains("too complex")
+            || e.message.contains("nested too deep")
+            || e.message.contains("directives") =>
+        {
+            ErrorCode::QueryTooComplex
+        }
+        None if request_level || e.path.is_empty() => ErrorCode::GraphqlValidationFailed,
+        None => ErrorCode::Internal,
+    };
+    metrics::counter!("portico_errors_total", "code" => code.as_str()).increment(1);
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    ext.set("code", code.as_str());
+    match app {
+        Some(AppError::Internal(inner)) => {
+            let request_id = crate::telemetry::current_request_id();
+            tracing::error!(request_id = %request_id, error = ?inner, "internal error");
+            ext.set("requestId", request_id);
+            e.message = "internal error".into();
+        }
+        Some(AppError::BadUserInput { field: Some(field), .. }) => ext.set("field", field.as_str()),
+        Some(AppError::RateLimited { retry_after_seconds }) => {
+            ext.set("retryAfterSeconds", *retry_after_seconds)
+        }
+        _ if code == ErrorCode::Internal => {
+            tracing::error!(request_id = %crate::telemetry::current_request_id(), error = %e.message, "internal error");
+            e.message = "internal error".into();
+        }
+        _ => {}
+    }
+}
+
+/// Labels every error of a response (see [`label`]). Both transports (HTTP and WebSocket) call this on every
+/// response they send; labelling twice changes nothing.
+pub fn label_response(response: &mut async_graphql::Response) {
+    let request_level = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    for e in &mut response.errors {
+        label(e, request_level);
+    }
+}
+
+/// Shorthand for domain results.
+pub type AppResult<T> = Result<T, AppError>;

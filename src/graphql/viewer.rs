@@ -1,0 +1,77 @@
+//! Who is asking: the viewer of a request, and guards for fields that need a signed-in account or a role.
+
+use async_graphql::{Context, Guard};
+
+use crate::error::AppError;
+
+/// The roles an account can hold, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    User,
+    Staff,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "staff" => Some(Role::Staff),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Staff => "staff",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// The signed-in account behind a request, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    pub account: Option<SignedIn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub account_id: i64,
+    pub session_id: Option<i64>,
+    pub role: Role,
+}
+
+impl Viewer {
+    pub fn visitor() -> Self {
+        Viewer { account: None }
+    }
+
+    pub fn from_ctx<'a>(ctx: &Context<'a>) -> &'a Viewer {
+        static VISITOR: Viewer = Viewer { account: None };
+        ctx.data_opt::<Viewer>().unwrap_or(&VISITOR)
+    }
+
+    /// The signed-in account, or `UNAUTHENTICATED`.
+    pub fn require(&self) -> Result<&SignedIn, AppError> {
+        self.account.as_ref().ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Allows a field only to accounts holding at least `min` role.
+pub struct RoleGuard {
+    pub min: Role,
+}
+
+impl Guard for RoleGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let signed_in = Viewer::from_ctx(ctx).require()?;
+        if signed_in.role >= self.min {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this needs the {} role", self.min.as_str())).into())
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! `/graphql` over HTTP, as the GraphQL-over-HTTP specification says: content negotiation between
+//! `application/graphql-response+json` and `application/json`, queries over GET, everything over POST,
+//! CSRF-safe content types, and the request limits.
+
+use std::time::Instant;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ServerError, Variables};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::analysis::{self, Refusal};
+use super::params::{self, Body, Params};
+use crate::app::AppState;
+use crate::error::ErrorCode;
+use crate::graphql::viewer::Viewer;
+
+/// The two response media types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response media type from `Accept`; `None` when the client accepts neither.
+pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    if accept.trim().is_empty() {
+        return Some(MediaType::Json);
+    }
+    let mut best: Option<(f32, MediaType)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';').map(str::trim);
+        let range = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let media = match range.as_str() {
+            "application/graphql-response+json" => MediaType::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, media));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+/// An error answered before or instead of execution.
+fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    json_response(media, status, serde_json::to_vec(&body).expect("static JSON"))
+}
+
+fn json_response(media: MediaType, status: StatusCode, body: Vec<u8>) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept, Authorization, Cookie"));
+    res
+}
+
+/// The status for a document-level failure: 400 under the new media type, 200 under legacy JSON.
+fn document_error_status(media: MediaType) -> StatusCode {
+    match media {
+        MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        MediaType::Json => StatusCode::OK,
+    }
+}
+
+/// `GET /graphql`: queries only.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    match params::from_query_string(raw.as_deref().unwrap_or("")) {
+        Ok(p) => run_one(&state, &headers, Method::GET, media, p).await.0,
+        Err(message) => request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
+    }
+}
+
+/// `POST /graphql`: a JSON body (`application/json` or `application/graphql-response+json`), never a form,
+/// so a browser's simple cross-site request can never reach the executor.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if let Err(message) = check_content_type(&headers) {
+        return request_error(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::BadUserInput, &message);
+    }
+    match params::from_json_body(&body) {
+        Ok(Body::Single(p)) => run_one(&state, &headers, Method::POST, media, p).await.0,
+        Ok(Body::Batch(batch)) => run_batch(&state, &headers, media, batch).await,
+        Err(message) => request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
+    }
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed() -> Response {
+    let mut res = request_error(
+        MediaType::Json,
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::BadUserInput,
+        "use GET for queries or POST for any operation",
+    );
+    res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    res
+}
+
+fn not_acceptable() -> Response {
+    let mut res = request_error(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::BadUserInput,
+        "accept application/graphql-response+json or application/json",
+    );
+    res.headers_mut().remove(header::VARY);
+    res
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return Err("a POST needs Content-Type: application/json".into());
+    };
+    let mut parts = ct.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    if essence != "application/json" && essence != "application/graphql-response+json" {
+        return Err(format!(
+            "Content-Type `{essence}` is not accepted; send application/json"
+        ));
+    }
+    for param in parts {
+        if let Some(charset) = param.to_ascii_lowercase().strip_prefix("charset=")
+            && charset.trim_matches('"') != "utf-8"
+        {
+            return Err("only utf-8 request bodies are accepted".into());
+        }
+    }
+    Ok(())
+}
+
+/// Resolves the viewer from the `Authorization` header.
+async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, crate::error::AppError> {
+    let token = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v.to_str().map_err(|_| crate::error::AppError::Unauthenticated)?;
+            match v.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                    Some(token.trim().to_string())
+                }
+                _ => return Err(crate::error::AppError::Unauthenticated),
+            }
+        }
+    };
+    crate::accounts::service::authenticate(&state.pool, token.as_deref()).await
+}
+
+async fn run_batch(state: &AppState, headers: &HeaderMap, media: MediaType, batch: Vec<Params>) -> Response {
+    let max = state.config.limits.max_batch;
+    if batch.len() > max {
+        let message = if max <= 1 {
+            "batched requests are turned off; send one operation per request".to_string()
+        } else {
+            format!("a batch may hold at most {max} operations")
+        };
+        return request_error(media, StatusCode::BAD_REQUEST, ErrorCode::QueryTooComplex, &message);
+    }
+    // Each item carries its own errors; the batch as a whole was understood.
+    let mut bodies = Vec::with_capacity(batch.len());
+    for p in batch {
+        bodies.push(run_one(state, headers, Method::POST, media, p).await.1);
+    }
+    let body = serde_json::to_vec(&bodies).expect("responses serialise");
+    json_response(media, StatusCode::OK, body)
+}
+
+/// Runs one operation; returns the HTTP response and its JSON body (for batches).
+async fn run_one(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: Method,
+    media: MediaType,
+    p: Params,
+) -> (Response, serde_json::Value) {
+    let started = Instant::now();
+    let limits = &state.config.limits;
+    let fail = |status: StatusCode, code: ErrorCode, message: &str| {
+        let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+        (request_error(media, status, code, message), body)
+    };
+    if p.query.chars().count() > limits.max_query_chars {
+        return fail(
+            document_error_status(media),
+            ErrorCode::QueryTooComplex,
+            &format!("the query is longer than {} characters", limits.max_query_chars),
+        );
+    }
+    let doc = match async_graphql::parser::parse_query(&p.query) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let message = format!("the query cannot be parsed: {e}");
+            return fail(document_error_status(media), ErrorCode::GraphqlParseFailed, &message);
+        }
+    };
+    let analysis = match analysis::analyze(&doc, p.operation_name.as_deref(), limits) {
+        Ok(a) => a,
+        Err(refusal) => {
+            let code = match refusal {
+                Refusal::UnknownOperation(_) => ErrorCode::GraphqlValidationFailed,
+                Refusal::OverLimit(_) => ErrorCode::QueryTooComplex,
+            };
+            return fail(document_error_status(media), code, refusal.message());
+        }
+    };
+    match (analysis.operation_type, &method) {
+        (OperationType::Mutation, &Method::GET) => {
+            let (mut res, body) = fail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::BadUserInput,
+                "mutations are not allowed over GET; use POST",
+            );
+            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return (res, body);
+        }
+        (OperationType::Subscription, _) => {
+            return fail(
+                document_error_status(media),
+                ErrorCode::BadUserInput,
+                "subscriptions are served over WebSocket at /graphql/ws",
+            );
+        }
+        _ => {}
+    }
+    let viewer = match viewer(state, headers).await {
+        Ok(v) => v,
+        Err(e) => {
+            let (mut res, body) = fail(StatusCode::UNAUTHORIZED, e.code(), &e.to_string());
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return (res, body);
+        }
+    };
+
+    let mut request = async_graphql::Request::new(p.query)
+        .variables(Variables::from_json(serde_json::Value::Object(p.variables)))
+        .data(viewer);
+    request.operation_name = p.operation_name;
+    request.set_parsed_query(doc);
+    let op_label = metric_label(analysis.operation_name.as_deref());
+    let kind = match analysis.operation_type {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let executed = tokio::time::timeout(limits.request_timeout, state.schema.execute(request)).await;
+    metrics::counter!("portico_graphql_requests_total", "operation" => op_label.clone(), "kind" => kind).increment(1);
+    metrics::histogram!("portico_graphql_request_duration_seconds", "operation" => op_label)
+        .record(started.elapsed().as_secs_f64());
+    let mut response = match executed {
+        Ok(r) => r,
+        Err(_) => {
+            return fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Internal,
+                "the request took too long and was stopped",
+            );
+        }
+    };
+    let request_level = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    crate::error::label_response(&mut response);
+    let status = if request_level && response.errors.iter().all(is_document_error) {
+        document_error_status(media)
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::to_value(&response).expect("responses serialise");
+    let mut res = json_response(media, status, serde_json::to_vec(&body).expect("responses serialise"));
+    for (name, value) in response.http_headers.iter() {
+        res.headers_mut().insert(name.clone(), value.clone());
+    }
+    (res, body)
+}
+
+fn is_document_error(e: &ServerError) -> bool {
+    let code = e
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+    matches!(
+        code,
+        Some("GRAPHQL_VALIDATION_FAILED") | Some("GRAPHQL_PARSE_FAILED") | Some("QUERY_TOO_COMPLEX")
+    )
+}
+
+/// An operation name fit for a metric label: the document's own name, bounded, or `anonymous`.
+fn metric_label(name: Option<&str>) -> String {
+    match name {
+        Some(n) if n.len() <= 64 => n.to_string(),
+        Some(_) => "long-name".into(),
+        None => "anonymous".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> Option<MediaType> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        negotiate(&h)
+    }
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(accept("application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(accept("application/graphql-response+json, application/json;q=0.9"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(accept("application/json;q=0.5, application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(accept("*/*"), Some(MediaType::Json));
+        assert_eq!(accept("text/html"), None);
+        assert_eq!(accept("application/json;q=0"), None);
+    }
+}

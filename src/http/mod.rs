@@ -1,0 +1,41 @@
+//! The HTTP surface: `/graphql` (GET, POST), `/graphql/ws`, `/graphiql`, `/healthz`, `/readyz`, `/metrics`.
+
+pub mod analysis;
+pub mod graphiql;
+pub mod graphql;
+mod health;
+mod middleware;
+pub mod origin;
+pub mod params;
+pub mod ws;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+use crate::app::AppState;
+
+/// The router with every route and the cross-cutting layers.
+pub fn router(state: AppState) -> Router {
+    crate::telemetry::metrics_handle();
+    let limits = &state.config.limits;
+    let mut router = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::get)
+                .post(graphql::post)
+                .fallback(graphql::method_not_allowed),
+        )
+        .route("/graphql/ws", get(ws::handler))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics));
+    if state.config.graphiql {
+        router = router.merge(graphiql::routes());
+    }
+    router
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(origin::cors_layer(&state.config))
+        .with_state(state)
+}

@@ -1,0 +1,76 @@
+//! Assembles the one schema from the domains' parts, with its limits.
+
+use async_graphql::{Context, EmptyMutation, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
+
+use crate::config::Config;
+use crate::db::Pool;
+use crate::graphql::ids;
+use crate::privacy::graphql::{PrivacyPolicy, PrivacyQuery};
+use crate::realtime::broker::Broker;
+use crate::realtime::graphql::RealtimeSubscription;
+
+/// Every type with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global, opaque identifier; `node(id:)` resolves it."))]
+pub enum Node {
+    PrivacyPolicy(PrivacyPolicy),
+}
+
+/// Global-id lookup.
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when nothing has that id (or the viewer may not see it).
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let Some((kind, key)) = ids::decode(&id) else {
+            return Err(crate::error::AppError::bad_input("id", "not a valid global id").into());
+        };
+        Ok(match kind.as_str() {
+            "PrivacyPolicy" => crate::privacy::graphql::node(ctx, &key).await?.map(Node::PrivacyPolicy),
+            _ => None,
+        })
+    }
+}
+
+/// The root query type.
+#[derive(MergedObject, Default)]
+pub struct Query(PrivacyQuery, NodeQuery);
+
+/// The root subscription type.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(RealtimeSubscription);
+
+pub type Mutation = EmptyMutation;
+
+pub type PorticoSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), EmptyMutation, Subscription::default())
+}
+
+/// The schema a running gateway serves, with its data and the configured limits.
+pub fn build(config: &Config, pool: Pool, broker: Broker) -> PorticoSchema {
+    let limits = &config.limits;
+    let mut b = builder()
+        .data(pool)
+        .data(broker)
+        .data(std::sync::Arc::new(config.clone()))
+        .limit_depth(limits.max_depth)
+        .limit_recursive_depth(limits.max_depth.max(32))
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives);
+    if !config.introspection {
+        b = b.disable_introspection();
+    }
+    if config.is_production() {
+        b = b.disable_suggestions();
+    }
+    b.finish()
+}
+
+/// The SDL of the schema (what `portico schema` prints and `schema.graphql` holds).
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
