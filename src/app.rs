@@ -73,7 +73,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
     if state.config.graphiql {
-        tracing::info!("Portico is serving GraphQL at http://{local}/graphql and GraphiQL at http://{local}/graphiql");
+        tracing::info!(
+            "Portico is serving GraphQL at http://{local}/graphql and GraphiQL at http://{local}/graphiql"
+        );
     } else {
         tracing::info!("Portico is serving GraphQL at http://{local}/graphql");
     }
@@ -107,7 +109,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

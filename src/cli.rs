@@ -60,7 +60,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if applied.is_empty() {
                 println!("the database is up to date");
             } else {
-                println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+                println!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
             }
             Ok(())
         }

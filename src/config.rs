@@ -128,7 +128,8 @@ impl Config {
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
-            r.errors.push("DATABASE_URL: must start with postgres:// or postgresql://".into());
+            r.errors
+                .push("DATABASE_URL: must start with postgres:// or postgresql://".into());
         }
         let jwt_secret = r
             .get("PORTICO_JWT_SECRET")
@@ -162,9 +163,8 @@ impl Config {
         let email_webhook_url = r.url("PORTICO_EMAIL_WEBHOOK_URL");
         let webhook_secret = r.get("PORTICO_WEBHOOK_SECRET");
         if (sms_webhook_url.is_some() || email_webhook_url.is_some()) && webhook_secret.is_none() {
-            r.errors.push(
-                "PORTICO_WEBHOOK_SECRET: required when a webhook URL is configured".into(),
-            );
+            r.errors
+                .push("PORTICO_WEBHOOK_SECRET: required when a webhook URL is configured".into());
         }
         let mut oauth: BTreeMap<String, OAuthProviderConfig> = BTreeMap::new();
         for (k, v) in map {
@@ -205,7 +205,8 @@ impl Config {
         };
         let pool_size = r.parse("PORTICO_POOL_SIZE", 8usize);
         if pool_size == 0 {
-            r.errors.push("PORTICO_POOL_SIZE: must be at least 1".into());
+            r.errors
+                .push("PORTICO_POOL_SIZE: must be at least 1".into());
         }
         let pool_wait_timeout =
             Duration::from_millis(r.parse("PORTICO_POOL_WAIT_TIMEOUT_MS", 5_000u64));
@@ -291,8 +292,7 @@ impl Reader<'_> {
         match self.get(key) {
             None => default,
             Some(v) => v.parse().unwrap_or_else(|_| {
-                self.errors
-                    .push(format!("{key}: cannot understand `{v}`"));
+                self.errors.push(format!("{key}: cannot understand `{v}`"));
                 default
             }),
         }
@@ -321,7 +321,11 @@ fn parse_toml(text: &str) -> Result<BTreeMap<String, String>, String> {
             toml::Value::Boolean(b) => b.to_string(),
             toml::Value::Array(items) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| i.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join(","),
             other => return Err(format!("{k}: unsupported value {other}")),
@@ -370,8 +374,14 @@ mod tests {
         let c = Config::from_map(&map(&[
             ("PORTICO_ENV", "production"),
             ("DATABASE_URL", "postgres://db/portico"),
-            ("PORTICO_JWT_SECRET", "a-production-secret-that-is-long-enough-1234"),
-            ("PORTICO_DATA_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+            (
+                "PORTICO_JWT_SECRET",
+                "a-production-secret-that-is-long-enough-1234",
+            ),
+            (
+                "PORTICO_DATA_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
         ]))
         .unwrap();
         assert!(!c.graphiql && !c.introspection);

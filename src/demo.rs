@@ -6,8 +6,26 @@ use diesel_async::RunQueryDsl;
 use crate::db::Pool;
 
 const NAMES: &[&str] = &[
-    "alice", "bob", "carol", "dmitri", "esther", "farid", "grace", "hiro", "ines", "jonas", "kemi", "lucia",
-    "小明", "小红", "李雷", "韩梅梅", "王芳", "张伟", "陈静", "刘洋",
+    "alice",
+    "bob",
+    "carol",
+    "dmitri",
+    "esther",
+    "farid",
+    "grace",
+    "hiro",
+    "ines",
+    "jonas",
+    "kemi",
+    "lucia",
+    "小明",
+    "小红",
+    "李雷",
+    "韩梅梅",
+    "王芳",
+    "张伟",
+    "陈静",
+    "刘洋",
 ];
 
 /// Inserts the demonstration accounts that are not there yet; returns how many exist afterwards.

@@ -96,7 +96,10 @@ impl From<crate::db::PoolError> for AppError {
 /// it becomes what the client sees. Internal errors are logged with the request id and answered with a generic
 /// message. async-graphql's own parse, validation and limit errors carry no source and get a code here too.
 pub fn label(e: &mut ServerError, request_level: bool) {
-    if e.extensions.as_ref().is_some_and(|x| x.get("code").is_some()) {
+    if e.extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some())
+    {
         return;
     }
     let source = e.source.clone();
@@ -122,10 +125,12 @@ pub fn label(e: &mut ServerError, request_level: bool) {
             ext.set("requestId", request_id);
             e.message = "internal error".into();
         }
-        Some(AppError::BadUserInput { field: Some(field), .. }) => ext.set("field", field.as_str()),
-        Some(AppError::RateLimited { retry_after_seconds }) => {
-            ext.set("retryAfterSeconds", *retry_after_seconds)
-        }
+        Some(AppError::BadUserInput {
+            field: Some(field), ..
+        }) => ext.set("field", field.as_str()),
+        Some(AppError::RateLimited {
+            retry_after_seconds,
+        }) => ext.set("retryAfterSeconds", *retry_after_seconds),
         _ if code == ErrorCode::Internal => {
             tracing::error!(request_id = %crate::telemetry::current_request_id(), error = %e.message, "internal error");
             e.message = "internal error".into();

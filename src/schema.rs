@@ -1,6 +1,8 @@
 //! Assembles the one schema from the domains' parts, with its limits.
 
-use async_graphql::{Context, EmptyMutation, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
+use async_graphql::{
+    Context, EmptyMutation, ID, Interface, MergedObject, MergedSubscription, Object, Schema,
+};
 
 use crate::config::Config;
 use crate::db::Pool;
@@ -11,7 +13,11 @@ use crate::realtime::graphql::RealtimeSubscription;
 
 /// Every type with a global id.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Global, opaque identifier; `node(id:)` resolves it."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Global, opaque identifier; `node(id:)` resolves it."
+))]
 pub enum Node {
     PrivacyPolicy(PrivacyPolicy),
 }
@@ -28,7 +34,9 @@ impl NodeQuery {
             return Err(crate::error::AppError::bad_input("id", "not a valid global id").into());
         };
         Ok(match kind.as_str() {
-            "PrivacyPolicy" => crate::privacy::graphql::node(ctx, &key).await?.map(Node::PrivacyPolicy),
+            "PrivacyPolicy" => crate::privacy::graphql::node(ctx, &key)
+                .await?
+                .map(Node::PrivacyPolicy),
             _ => None,
         })
     }

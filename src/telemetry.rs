@@ -108,14 +108,29 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 fn describe_metrics() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!("portico_http_requests_total", "HTTP requests by route and status");
-    describe_counter!("portico_graphql_requests_total", "GraphQL operations by operation name and kind");
-    describe_histogram!("portico_graphql_request_duration_seconds", "GraphQL operation latency by operation name");
+    describe_counter!(
+        "portico_http_requests_total",
+        "HTTP requests by route and status"
+    );
+    describe_counter!(
+        "portico_graphql_requests_total",
+        "GraphQL operations by operation name and kind"
+    );
+    describe_histogram!(
+        "portico_graphql_request_duration_seconds",
+        "GraphQL operation latency by operation name"
+    );
     describe_counter!("portico_errors_total", "GraphQL errors by extensions.code");
     describe_counter!("portico_sql_statements_total", "SQL statements executed");
     describe_gauge!("portico_db_pool_size", "connections in the pool");
     describe_gauge!("portico_db_pool_available", "idle connections in the pool");
-    describe_gauge!("portico_db_pool_waiting", "requests waiting for a connection");
-    describe_gauge!("portico_websocket_connections", "open WebSocket connections");
+    describe_gauge!(
+        "portico_db_pool_waiting",
+        "requests waiting for a connection"
+    );
+    describe_gauge!(
+        "portico_websocket_connections",
+        "open WebSocket connections"
+    );
     describe_gauge!("portico_subscriptions", "active subscriptions");
 }

@@ -9,7 +9,10 @@ use super::store;
 /// Grants `role` to the account named `username` (used by `portico users grant-role`).
 pub async fn grant_role(pool: &Pool, username: &str, role: &str) -> AppResult<()> {
     let Some(role) = Role::parse(role) else {
-        return Err(AppError::bad_input("role", "role must be one of user, staff, admin"));
+        return Err(AppError::bad_input(
+            "role",
+            "role must be one of user, staff, admin",
+        ));
     };
     let mut conn = pool.get().await?;
     match store::set_role(&mut conn, username, role.as_str()).await? {

@@ -28,7 +28,9 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<String> {
     match ensure_database(&url).await {
         Ok(()) => Ok(url),
         Err(e) if !explicit && is_unreachable(&e) => {
-            tracing::info!("nothing answers at {url}; looking for PostgreSQL binaries to start a private cluster");
+            tracing::info!(
+                "nothing answers at {url}; looking for PostgreSQL binaries to start a private cluster"
+            );
             let Some(bin) = find_postgres_bin() else {
                 bail!(no_database_paragraph(&url, &e));
             };
@@ -54,9 +56,15 @@ fn no_database_paragraph(url: &str, e: &anyhow::Error) -> String {
 
 fn is_unreachable(e: &anyhow::Error) -> bool {
     let text = format!("{e:#}").to_ascii_lowercase();
-    ["connection refused", "could not connect", "no such file", "timed out", "error connecting"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    [
+        "connection refused",
+        "could not connect",
+        "no such file",
+        "timed out",
+        "error connecting",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 /// Connects to the server's maintenance database and creates the target database when it is missing.
@@ -69,19 +77,23 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         bail!("database name `{name}` may only hold letters, digits, `_` and `-`");
     }
     let admin_url = url_with_database(url, "postgres");
-    let mut conn = tokio::time::timeout(Duration::from_secs(5), AsyncPgConnection::establish(&admin_url))
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out connecting to {admin_url}"))?
-        .with_context(|| format!("could not connect to {admin_url}"))?;
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(5),
+        AsyncPgConnection::establish(&admin_url),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("timed out connecting to {admin_url}"))?
+    .with_context(|| format!("could not connect to {admin_url}"))?;
     #[derive(diesel::QueryableByName)]
     struct Exists {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<diesel::sql_types::Text, _>(&name)
-        .get_result(&mut conn)
-        .await?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut conn)
+            .await?;
     if !found.exists {
         match diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
             .execute(&mut conn)
@@ -131,7 +143,10 @@ fn run_pg(bin: &Path, args: &[&str]) -> anyhow::Result<()> {
     } else {
         Command::new(bin)
     };
-    let out = cmd.args(args).output().with_context(|| format!("could not run {}", bin.display()))?;
+    let out = cmd
+        .args(args)
+        .output()
+        .with_context(|| format!("could not run {}", bin.display()))?;
     if !out.status.success() {
         bail!(
             "{} failed: {}{}",
@@ -149,13 +164,25 @@ pub async fn start_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()>
     let dir = dir.canonicalize()?;
     let data = dir.join("pgdata");
     if is_root() {
-        Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status()?;
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()?;
     }
     if !data.join("PG_VERSION").exists() {
         tracing::info!(dir = %data.display(), "initialising a private PostgreSQL cluster");
         run_pg(
             &bin.join("initdb"),
-            &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"],
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
         )?;
     }
     tracing::info!("starting the private PostgreSQL cluster on 127.0.0.1:5432");
@@ -163,7 +190,18 @@ pub async fn start_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()>
     let log = dir.join("postgres.log");
     run_pg(
         &bin.join("pg_ctl"),
-        &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "-t", "30", "start"],
+        &[
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        ],
     )?;
     Ok(())
 }

@@ -25,12 +25,18 @@ pub async fn run_pending(url: &str) -> anyhow::Result<Vec<String>> {
         use diesel::Connection;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
         // One gateway migrates at a time when several start together.
-        diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_lock(7346102)"), &mut conn)?;
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("SELECT pg_advisory_lock(7346102)"),
+            &mut conn,
+        )?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|v| v.iter().map(|m| m.to_string()).collect())
             .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
-        diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_unlock(7346102)"), &mut conn)?;
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("SELECT pg_advisory_unlock(7346102)"),
+            &mut conn,
+        )?;
         applied
     })
     .await?

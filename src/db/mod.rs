@@ -7,11 +7,13 @@ pub mod schema;
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool as DeadPool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
 
 use crate::config::Config;
@@ -85,7 +87,10 @@ pub async fn ping(pool: &Pool) -> bool {
         let mut conn = pool.get().await.ok()?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
     };
-    matches!(tokio::time::timeout(Duration::from_secs(1), fut).await, Ok(Some(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), fut).await,
+        Ok(Some(_))
+    )
 }
 
 /// Replaces the database name in a PostgreSQL URL.

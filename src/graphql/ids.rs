@@ -32,7 +32,10 @@ pub fn decode_i64(id: &str, kind: &str, field: &str) -> Result<i64, AppError> {
             .parse()
             .map_err(|_| AppError::bad_input(field, format!("`{id}` is not a valid {kind} id"))),
         Some(_) => Err(AppError::NotFound(kind.to_string())),
-        None => Err(AppError::bad_input(field, format!("`{id}` is not a valid id"))),
+        None => Err(AppError::bad_input(
+            field,
+            format!("`{id}` is not a valid id"),
+        )),
     }
 }
 

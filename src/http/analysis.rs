@@ -23,12 +23,15 @@ pub enum Refusal {
     UnknownOperation(String),
     /// Over a configured limit.
     OverLimit(String),
+    /// Introspection while it is turned off.
+    Introspection,
 }
 
 impl Refusal {
     pub fn message(&self) -> &str {
         match self {
             Refusal::UnknownOperation(m) | Refusal::OverLimit(m) => m,
+            Refusal::Introspection => "introspection is turned off on this server",
         }
     }
 }
@@ -38,29 +41,35 @@ struct Counts {
     aliases: usize,
     directives: usize,
     fields: usize,
+    introspection: bool,
 }
 
-/// Selects the operation and checks the document against `limits`.
+/// Selects the operation and checks the document against `limits` (and refuses `__schema`/`__type` when
+/// introspection is off, rather than answering null as async-graphql does).
 pub fn analyze(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     limits: &Limits,
+    introspection: bool,
 ) -> Result<Analysis, Refusal> {
     // An anonymous operation stands alone (`Single`); named ones are looked up by name.
     let (name, op) = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), None) => (None, op),
         (DocumentOperations::Single(_), Some(wanted)) => return Err(unknown(wanted)),
-        (DocumentOperations::Multiple(ops), Some(wanted)) => match ops.iter().find(|(n, _)| n.as_str() == wanted) {
-            Some((n, op)) => (Some(n.to_string()), op),
-            None => return Err(unknown(wanted)),
-        },
+        (DocumentOperations::Multiple(ops), Some(wanted)) => {
+            match ops.iter().find(|(n, _)| n.as_str() == wanted) {
+                Some((n, op)) => (Some(n.to_string()), op),
+                None => return Err(unknown(wanted)),
+            }
+        }
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
             let (n, op) = ops.iter().next().expect("one operation");
             (Some(n.to_string()), op)
         }
         (DocumentOperations::Multiple(_), None) => {
             return Err(Refusal::UnknownOperation(
-                "the document holds several operations: say which one to run with operationName".into(),
+                "the document holds several operations: say which one to run with operationName"
+                    .into(),
             ));
         }
     };
@@ -76,6 +85,9 @@ pub fn analyze(
     for fragment in doc.fragments.values() {
         counts.directives += fragment.node.directives.len();
         count_set(&fragment.node.selection_set.node, &mut counts);
+    }
+    if counts.introspection && !introspection {
+        return Err(Refusal::Introspection);
     }
     if counts.aliases > limits.max_aliases {
         return Err(Refusal::OverLimit(format!(
@@ -110,6 +122,8 @@ fn count_set(set: &SelectionSet, counts: &mut Counts) {
         match &item.node {
             Selection::Field(f) => {
                 counts.fields += 1;
+                let name = f.node.name.node.as_str();
+                counts.introspection |= name == "__schema" || name == "__type";
                 counts.aliases += usize::from(f.node.alias.is_some());
                 counts.directives += f.node.directives.len();
                 count_set(&f.node.selection_set.node, counts);
@@ -129,7 +143,7 @@ mod tests {
     use async_graphql::parser::parse_query;
 
     fn run(q: &str, name: Option<&str>) -> Result<Analysis, Refusal> {
-        analyze(&parse_query(q).unwrap(), name, &Limits::default())
+        analyze(&parse_query(q).unwrap(), name, &Limits::default(), false)
     }
 
     #[test]
@@ -137,9 +151,21 @@ mod tests {
         let a = run("query A { a } mutation B { b }", Some("B")).unwrap();
         assert_eq!(a.operation_type, OperationType::Mutation);
         assert_eq!(a.operation_name.as_deref(), Some("B"));
-        assert!(matches!(run("query A { a } query B { b }", None), Err(Refusal::UnknownOperation(_))));
-        assert!(matches!(run("query A { a }", Some("C")), Err(Refusal::UnknownOperation(_))));
-        assert_eq!(run("query A { a }", None).unwrap().operation_name.as_deref(), Some("A"));
+        assert!(matches!(
+            run("query A { a } query B { b }", None),
+            Err(Refusal::UnknownOperation(_))
+        ));
+        assert!(matches!(
+            run("query A { a }", Some("C")),
+            Err(Refusal::UnknownOperation(_))
+        ));
+        assert_eq!(
+            run("query A { a }", None)
+                .unwrap()
+                .operation_name
+                .as_deref(),
+            Some("A")
+        );
         assert_eq!(run("{ a }", None).unwrap().operation_name, None);
     }
 
@@ -148,6 +174,23 @@ mod tests {
         let many: String = (0..31).map(|i| format!("t{i}: __typename ")).collect();
         let err = run(&format!("{{ {many} }}"), None).unwrap_err();
         assert!(matches!(err, Refusal::OverLimit(m) if m.contains("31 aliases")));
+    }
+
+    #[test]
+    fn refuses_introspection_when_off() {
+        assert_eq!(
+            run("{ __schema { types { name } } }", None).unwrap_err(),
+            Refusal::Introspection
+        );
+        assert_eq!(
+            run(
+                "query Q { ...F } fragment F on Query { __type(name: \"Query\") { name } }",
+                None
+            )
+            .unwrap_err(),
+            Refusal::Introspection
+        );
+        assert!(run("{ __typename }", None).is_ok());
     }
 
     #[test]

@@ -64,16 +64,30 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 
 /// An error answered before or instead of execution.
 fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-    json_response(media, status, serde_json::to_vec(&body).expect("static JSON"))
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    json_response(
+        media,
+        status,
+        serde_json::to_vec(&body).expect("static JSON"),
+    )
 }
 
 fn json_response(media: MediaType, status: StatusCode, body: Vec<u8>) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept, Authorization, Cookie"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Authorization, Cookie"),
+    );
     res
 }
 
@@ -86,13 +100,22 @@ fn document_error_status(media: MediaType) -> StatusCode {
 }
 
 /// `GET /graphql`: queries only.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
     match params::from_query_string(raw.as_deref().unwrap_or("")) {
         Ok(p) => run_one(&state, &headers, Method::GET, media, p).await.0,
-        Err(message) => request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
+        Err(message) => request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &message,
+        ),
     }
 }
 
@@ -103,12 +126,22 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         return not_acceptable();
     };
     if let Err(message) = check_content_type(&headers) {
-        return request_error(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::BadUserInput, &message);
+        return request_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            &message,
+        );
     }
     match params::from_json_body(&body) {
         Ok(Body::Single(p)) => run_one(&state, &headers, Method::POST, media, p).await.0,
         Ok(Body::Batch(batch)) => run_batch(&state, &headers, media, batch).await,
-        Err(message) => request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
+        Err(message) => request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            &message,
+        ),
     }
 }
 
@@ -120,7 +153,8 @@ pub async fn method_not_allowed() -> Response {
         ErrorCode::BadUserInput,
         "use GET for queries or POST for any operation",
     );
-    res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     res
 }
 
@@ -136,7 +170,10 @@ fn not_acceptable() -> Response {
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Err("a POST needs Content-Type: application/json".into());
     };
     let mut parts = ct.split(';').map(str::trim);
@@ -161,9 +198,13 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, crate::
     let token = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => {
-            let v = v.to_str().map_err(|_| crate::error::AppError::Unauthenticated)?;
+            let v = v
+                .to_str()
+                .map_err(|_| crate::error::AppError::Unauthenticated)?;
             match v.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
                     Some(token.trim().to_string())
                 }
                 _ => return Err(crate::error::AppError::Unauthenticated),
@@ -173,7 +214,12 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, crate::
     crate::accounts::service::authenticate(&state.pool, token.as_deref()).await
 }
 
-async fn run_batch(state: &AppState, headers: &HeaderMap, media: MediaType, batch: Vec<Params>) -> Response {
+async fn run_batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    batch: Vec<Params>,
+) -> Response {
     let max = state.config.limits.max_batch;
     if batch.len() > max {
         let message = if max <= 1 {
@@ -181,7 +227,12 @@ async fn run_batch(state: &AppState, headers: &HeaderMap, media: MediaType, batc
         } else {
             format!("a batch may hold at most {max} operations")
         };
-        return request_error(media, StatusCode::BAD_REQUEST, ErrorCode::QueryTooComplex, &message);
+        return request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::QueryTooComplex,
+            &message,
+        );
     }
     // Each item carries its own errors; the batch as a whole was understood.
     let mut bodies = Vec::with_capacity(batch.len());
@@ -203,31 +254,48 @@ async fn run_one(
     let started = Instant::now();
     let limits = &state.config.limits;
     let fail = |status: StatusCode, code: ErrorCode, message: &str| {
-        let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+        let body =
+            json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
         (request_error(media, status, code, message), body)
     };
     if p.query.chars().count() > limits.max_query_chars {
         return fail(
             document_error_status(media),
             ErrorCode::QueryTooComplex,
-            &format!("the query is longer than {} characters", limits.max_query_chars),
+            &format!(
+                "the query is longer than {} characters",
+                limits.max_query_chars
+            ),
         );
     }
     let doc = match async_graphql::parser::parse_query(&p.query) {
         Ok(doc) => doc,
         Err(e) => {
             let message = format!("the query cannot be parsed: {e}");
-            return fail(document_error_status(media), ErrorCode::GraphqlParseFailed, &message);
+            return fail(
+                document_error_status(media),
+                ErrorCode::GraphqlParseFailed,
+                &message,
+            );
         }
     };
-    let analysis = match analysis::analyze(&doc, p.operation_name.as_deref(), limits) {
+    let analysis = match analysis::analyze(
+        &doc,
+        p.operation_name.as_deref(),
+        limits,
+        state.config.introspection,
+    ) {
         Ok(a) => a,
         Err(refusal) => {
-            let code = match refusal {
-                Refusal::UnknownOperation(_) => ErrorCode::GraphqlValidationFailed,
-                Refusal::OverLimit(_) => ErrorCode::QueryTooComplex,
+            let (status, code) = match refusal {
+                Refusal::UnknownOperation(_) => (
+                    document_error_status(media),
+                    ErrorCode::GraphqlValidationFailed,
+                ),
+                Refusal::OverLimit(_) => (document_error_status(media), ErrorCode::QueryTooComplex),
+                Refusal::Introspection => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             };
-            return fail(document_error_status(media), code, refusal.message());
+            return fail(status, code, refusal.message());
         }
     };
     match (analysis.operation_type, &method) {
@@ -237,7 +305,8 @@ async fn run_one(
                 ErrorCode::BadUserInput,
                 "mutations are not allowed over GET; use POST",
             );
-            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return (res, body);
         }
         (OperationType::Subscription, _) => {
@@ -270,7 +339,8 @@ async fn run_one(
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",
     };
-    let executed = tokio::time::timeout(limits.request_timeout, state.schema.execute(request)).await;
+    let executed =
+        tokio::time::timeout(limits.request_timeout, state.schema.execute(request)).await;
     metrics::counter!("portico_graphql_requests_total", "operation" => op_label.clone(), "kind" => kind).increment(1);
     metrics::histogram!("portico_graphql_request_duration_seconds", "operation" => op_label)
         .record(started.elapsed().as_secs_f64());
@@ -292,7 +362,11 @@ async fn run_one(
         StatusCode::OK
     };
     let body = serde_json::to_value(&response).expect("responses serialise");
-    let mut res = json_response(media, status, serde_json::to_vec(&body).expect("responses serialise"));
+    let mut res = json_response(
+        media,
+        status,
+        serde_json::to_vec(&body).expect("responses serialise"),
+    );
     for (name, value) in response.http_headers.iter() {
         res.headers_mut().insert(name.clone(), value.clone());
     }
@@ -310,7 +384,9 @@ fn is_document_error(e: &ServerError) -> bool {
         });
     matches!(
         code,
-        Some("GRAPHQL_VALIDATION_FAILED") | Some("GRAPHQL_PARSE_FAILED") | Some("QUERY_TOO_COMPLEX")
+        Some("GRAPHQL_VALIDATION_FAILED")
+            | Some("GRAPHQL_PARSE_FAILED")
+            | Some("QUERY_TOO_COMPLEX")
     )
 }
 
@@ -336,9 +412,18 @@ mod tests {
     #[test]
     fn negotiation() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
-        assert_eq!(accept("application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
-        assert_eq!(accept("application/graphql-response+json, application/json;q=0.9"), Some(MediaType::GraphqlResponseJson));
-        assert_eq!(accept("application/json;q=0.5, application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/graphql-response+json"),
+            Some(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json, application/json;q=0.9"),
+            Some(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            accept("application/json;q=0.5, application/graphql-response+json"),
+            Some(MediaType::GraphqlResponseJson)
+        );
         assert_eq!(accept("*/*"), Some(MediaType::Json));
         assert_eq!(accept("text/html"), None);
         assert_eq!(accept("application/json;q=0"), None);

@@ -23,7 +23,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             _ => (false, false),
         };
     let ready = database && migrations;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": database,
@@ -39,7 +43,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     handle.run_upkeep();
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         handle.render(),
     )
         .into_response()

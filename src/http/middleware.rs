@@ -16,7 +16,12 @@ fn request_id(req: &Request) -> String {
     req.headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -24,11 +29,14 @@ fn request_id(req: &Request) -> String {
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let id = request_id(&req);
     let route = match req.uri().path() {
-        p @ ("/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" | "/graphiql") => p.to_string(),
+        p @ ("/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" | "/graphiql") => {
+            p.to_string()
+        }
         p if p.starts_with("/graphiql/") => "/graphiql/*".into(),
         _ => "other".into(),
     };
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
     let started = std::time::Instant::now();
     let mut res = RequestScope::new(id.as_str())
         .run(next.run(req))
@@ -36,16 +44,27 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .await;
     let status = res.status().as_u16();
     span.in_scope(|| {
-        tracing::debug!(status, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
+        tracing::debug!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "answered"
+        );
     });
     metrics::counter!("portico_http_requests_total", "route" => route, "status" => status.to_string()).increment(1);
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert(REQUEST_ID, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     if state.config.is_production() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,

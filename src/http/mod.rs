@@ -35,7 +35,10 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
         .layer(origin::cors_layer(&state.config))
         .with_state(state)
 }

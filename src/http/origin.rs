@@ -23,7 +23,11 @@ pub fn allowed(config: &Config, headers: &HeaderMap) -> bool {
 }
 
 fn origin_listed(config: &Config, origin: &str) -> bool {
-    if config.allowed_origins.iter().any(|o| o == origin || o == "*") {
+    if config
+        .allowed_origins
+        .iter()
+        .any(|o| o == origin || o == "*")
+    {
         return true;
     }
     !config.is_production() && is_loopback(origin)
@@ -84,13 +88,31 @@ mod tests {
     fn origins() {
         let dev = Config::from_map(&BTreeMap::new()).unwrap();
         assert!(allowed(&dev, &HeaderMap::new()));
-        assert!(allowed(&dev, &headers("http://localhost:3000", "127.0.0.1:8000")));
-        assert!(allowed(&dev, &headers("https://portico.example", "portico.example")));
-        assert!(!allowed(&dev, &headers("https://evil.example", "127.0.0.1:8000")));
-        assert!(!allowed(&dev, &headers("http://localhost.evil.example", "127.0.0.1:8000")));
+        assert!(allowed(
+            &dev,
+            &headers("http://localhost:3000", "127.0.0.1:8000")
+        ));
+        assert!(allowed(
+            &dev,
+            &headers("https://portico.example", "portico.example")
+        ));
+        assert!(!allowed(
+            &dev,
+            &headers("https://evil.example", "127.0.0.1:8000")
+        ));
+        assert!(!allowed(
+            &dev,
+            &headers("http://localhost.evil.example", "127.0.0.1:8000")
+        ));
         let mut map = BTreeMap::new();
-        map.insert("PORTICO_ALLOWED_ORIGINS".to_string(), "https://app.example".to_string());
+        map.insert(
+            "PORTICO_ALLOWED_ORIGINS".to_string(),
+            "https://app.example".to_string(),
+        );
         let listed = Config::from_map(&map).unwrap();
-        assert!(allowed(&listed, &headers("https://app.example", "api.example")));
+        assert!(allowed(
+            &listed,
+            &headers("https://app.example", "api.example")
+        ));
     }
 }

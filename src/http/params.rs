@@ -23,7 +23,8 @@ pub fn from_json_body(bytes: &[u8]) -> Result<Body, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("the request body is empty; send a JSON object with a `query`".into());
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
     match value {
         Value::Object(map) => from_map(map).map(Body::Single),
         Value::Array(items) => {
@@ -45,8 +46,8 @@ pub fn from_json_body(bytes: &[u8]) -> Result<Body, String> {
 
 /// Parses a GET query string (`query`, `operationName`, and JSON-encoded `variables` and `extensions`).
 pub fn from_query_string(raw: &str) -> Result<Params, String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw).map_err(|e| format!("the query string is malformed: {e}"))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+        .map_err(|e| format!("the query string is malformed: {e}"))?;
     let mut map = Map::new();
     for (k, v) in pairs {
         let value = match k.as_str() {
@@ -97,13 +98,34 @@ mod tests {
 
     #[test]
     fn post_shapes() {
-        assert!(matches!(from_json_body(br#"{"query":"{a}"}"#), Ok(Body::Single(_))));
-        assert!(matches!(from_json_body(br#"[{"query":"{a}"}]"#), Ok(Body::Batch(b)) if b.len() == 1));
-        for bad in [&b""[..], b"  ", b"{", b"[]", b"1", br#"{"query":1}"#, br#"{}"#, br#"{"query":"{a}","variables":[]}"#,
-            br#"{"query":"{a}","operationName":2}"#, br#"{"query":"{a}","extensions":"x"}"#] {
-            assert!(from_json_body(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        assert!(matches!(
+            from_json_body(br#"{"query":"{a}"}"#),
+            Ok(Body::Single(_))
+        ));
+        assert!(
+            matches!(from_json_body(br#"[{"query":"{a}"}]"#), Ok(Body::Batch(b)) if b.len() == 1)
+        );
+        for bad in [
+            &b""[..],
+            b"  ",
+            b"{",
+            b"[]",
+            b"1",
+            br#"{"query":1}"#,
+            br#"{}"#,
+            br#"{"query":"{a}","variables":[]}"#,
+            br#"{"query":"{a}","operationName":2}"#,
+            br#"{"query":"{a}","extensions":"x"}"#,
+        ] {
+            assert!(
+                from_json_body(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
-        let Ok(Body::Single(p)) = from_json_body(br#"{"query":"{a}","variables":null,"operationName":null,"extensions":null}"#) else {
+        let Ok(Body::Single(p)) = from_json_body(
+            br#"{"query":"{a}","variables":null,"operationName":null,"extensions":null}"#,
+        ) else {
             panic!()
         };
         assert!(p.variables.is_empty() && p.operation_name.is_none());
@@ -111,7 +133,8 @@ mod tests {
 
     #[test]
     fn get_shapes() {
-        let p = from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D&operationName=Q").unwrap();
+        let p =
+            from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D&operationName=Q").unwrap();
         assert_eq!(p.query, "{a}");
         assert_eq!(p.variables["x"], 1);
         assert_eq!(p.operation_name.as_deref(), Some("Q"));

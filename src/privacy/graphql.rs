@@ -73,13 +73,19 @@ pub struct PrivacyQuery;
 #[Object]
 impl PrivacyQuery {
     /// The privacy policy in force now.
-    async fn privacy_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PrivacyPolicy>> {
+    async fn privacy_policy(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<PrivacyPolicy>> {
         Ok(service::current_policy(pool(ctx)).await?.map(PrivacyPolicy))
     }
 }
 
 /// Resolves a `PrivacyPolicy` global id.
-pub async fn node(ctx: &Context<'_>, version: &str) -> async_graphql::Result<Option<PrivacyPolicy>> {
+pub async fn node(
+    ctx: &Context<'_>,
+    version: &str,
+) -> async_graphql::Result<Option<PrivacyPolicy>> {
     Ok(service::policy_by_version(pool(ctx), version)
         .await?
         .map(PrivacyPolicy))

@@ -8,7 +8,10 @@ use crate::db::schema::{policy_purposes, policy_versions};
 
 pub async fn current_version(conn: &mut AsyncPgConnection) -> QueryResult<Option<PolicyVersion>> {
     policy_versions::table
-        .order((policy_versions::published_at.desc(), policy_versions::id.desc()))
+        .order((
+            policy_versions::published_at.desc(),
+            policy_versions::id.desc(),
+        ))
         .select(PolicyVersion::as_select())
         .first(conn)
         .await
@@ -27,7 +30,10 @@ pub async fn version_by_name(
         .optional()
 }
 
-pub async fn purposes_of(conn: &mut AsyncPgConnection, version_id: i64) -> QueryResult<Vec<Purpose>> {
+pub async fn purposes_of(
+    conn: &mut AsyncPgConnection,
+    version_id: i64,
+) -> QueryResult<Vec<Purpose>> {
     policy_purposes::table
         .filter(policy_purposes::policy_version_id.eq(version_id))
         .order(policy_purposes::position.asc())

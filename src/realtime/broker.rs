@@ -59,7 +59,9 @@ impl Broker {
         loop {
             match self.listen_once(&url, &mut first, &mut backoff).await {
                 Ok(()) => tracing::warn!("broker: listening connection closed; reconnecting"),
-                Err(e) => tracing::warn!(error = %e, ?backoff, "broker: listening connection failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, ?backoff, "broker: listening connection failed")
+                }
             }
             self.connected.store(false, Ordering::Relaxed);
             tokio::time::sleep(backoff).await;
@@ -74,7 +76,11 @@ impl Broker {
         backoff: &mut Duration,
     ) -> anyhow::Result<()> {
         let mut conn = crate::db::establish(url).await?;
-        diesel_async::RunQueryDsl::execute(diesel::sql_query(format!("LISTEN {CHANNEL}")), &mut conn).await?;
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(format!("LISTEN {CHANNEL}")),
+            &mut conn,
+        )
+        .await?;
         self.connected.store(true, Ordering::Relaxed);
         *backoff = Duration::from_millis(100);
         if !std::mem::take(first) {

@@ -1,0 +1,287 @@
+//! The test harness: a migrated template database built once per run, a fresh database per test, an app
+//! for in-process requests and a real TCP server for WebSocket and conformance tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use portico::app::AppState;
+use portico::config::Config;
+use portico::db::url_with_database;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+/// The server tests run against (`PORTICO_TEST_DATABASE_URL`, default: the local trust-auth server).
+pub fn server_url() -> String {
+    std::env::var("PORTICO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The template's name changes whenever a migration changes, so a stale template is never used.
+fn template_name() -> String {
+    let mut hasher = Sha256::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut entries: Vec<_> = walk(&dir);
+    entries.sort();
+    for path in entries {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&path).unwrap_or_default());
+    }
+    let digest = hasher.finalize();
+    format!("portico_template_{}", hex(&digest[..6]))
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn admin() -> AsyncPgConnection {
+    AsyncPgConnection::establish(&server_url())
+        .await
+        .expect("PostgreSQL must be running for the tests (see README)")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    flag: bool,
+}
+
+/// Builds the template once per migration set; concurrent test processes wait on an advisory lock.
+async fn ensure_template() -> String {
+    static READY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let name = template_name();
+            let mut conn = admin().await;
+            diesel::sql_query("SELECT pg_advisory_lock(88120931)")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let ready: Vec<Flag> = diesel::sql_query(
+                "SELECT datistemplate AS flag FROM pg_database WHERE datname = $1",
+            )
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .load(&mut conn)
+            .await
+            .unwrap();
+            if !ready.iter().any(|f| f.flag) {
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let url = url_with_database(&server_url(), &name);
+                portico::db::migrations::run_pending(&url)
+                    .await
+                    .expect("migrations apply");
+                diesel::sql_query(format!("ALTER DATABASE \"{name}\" WITH is_template true"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            diesel::sql_query("SELECT pg_advisory_unlock(88120931)")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh database cloned from the template, dropped when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let template = ensure_template().await;
+        let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = admin().await;
+        // Cloning needs the template to have no other sessions; retry while a sibling is cloning it.
+        let mut attempt = 0;
+        loop {
+            match diesel::sql_query(format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+            ))
+            .execute(&mut conn)
+            .await
+            {
+                Ok(_) => break,
+                Err(e) if attempt < 50 && e.to_string().contains("being accessed") => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 + 20 * attempt)).await;
+                }
+                Err(e) => panic!("could not create test database: {e}"),
+            }
+        }
+        let url = url_with_database(&server_url(), &name);
+        TestDb { name, url }
+    }
+
+    /// A direct connection for assertions on raw tables.
+    pub async fn conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop on a thread of its own: a runtime may be shutting down around us.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&server_url()).await {
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// An application over a fresh database.
+pub struct TestApp {
+    pub db: TestDb,
+    pub state: AppState,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_config(|_| {}).await
+    }
+
+    /// An app whose configuration `tweak` adjusts (limits, environment, origins).
+    pub async fn with_config(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new().await;
+        let mut config = Config::for_database(&db.url);
+        config.pool_size = 4;
+        tweak(&mut config);
+        let state = AppState::connect(config, &db.url).unwrap();
+        TestApp { db, state }
+    }
+
+    /// Sends one request to the router in-process.
+    pub async fn request(&self, req: Request<Body>) -> Response<Body> {
+        portico::http::router(self.state.clone())
+            .oneshot(req)
+            .await
+            .unwrap()
+    }
+
+    /// POSTs a GraphQL operation as JSON and returns the status and JSON body.
+    pub async fn graphql(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let req = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let res = self.request(req).await;
+        let status = res.status().as_u16();
+        (status, json_body(res).await)
+    }
+
+    /// Starts a real server on a free loopback port.
+    pub async fn serve(&self) -> TestServer {
+        TestServer::start(self.state.clone()).await
+    }
+}
+
+/// Reads a response body as JSON (`Null` when it is not JSON).
+pub async fn json_body(res: Response<Body>) -> serde_json::Value {
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+}
+
+/// A gateway listening on TCP, stopped (gracefully) when dropped or by `shutdown`.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    _state: Arc<AppState>,
+}
+
+impl TestServer {
+    pub async fn start(state: AppState) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = tokio::spawn({
+            let state = state.clone();
+            async move {
+                portico::app::serve_on(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            }
+        });
+        TestServer {
+            addr,
+            stop: Some(tx),
+            handle: Some(handle),
+            _state: Arc::new(state),
+        }
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
