@@ -22,10 +22,10 @@ pub enum Node {
     PrivacyPolicy(PrivacyPolicy),
 }
 
-/// Global-id lookup.
 #[derive(Default)]
 pub struct NodeQuery;
 
+/// Global-id lookup.
 #[Object]
 impl NodeQuery {
     /// Any object by its global id; null when nothing has that id (or the viewer may not see it).
@@ -42,11 +42,11 @@ impl NodeQuery {
     }
 }
 
-/// The root query type.
+/// The root query type: everything a visitor, member, staff member or partner can read.
 #[derive(MergedObject, Default)]
 pub struct Query(PrivacyQuery, NodeQuery);
 
-/// The root subscription type.
+/// The root subscription type: live updates over WebSocket.
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(RealtimeSubscription);
 

@@ -34,7 +34,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<String> {
             let Some(bin) = find_postgres_bin() else {
                 bail!(no_database_paragraph(&url, &e));
             };
-            start_private_cluster(&bin, Path::new(".portico"))
+            start_private_cluster(&bin, Path::new(".portico"), port_of(&url))
                 .await
                 .with_context(|| no_database_paragraph(&url, &e))?;
             ensure_database(&url).await?;
@@ -158,8 +158,18 @@ fn run_pg(bin: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Initialises (once) and starts a private cluster under `dir`, listening on 127.0.0.1:5432.
-pub async fn start_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()> {
+/// The port of a PostgreSQL URL (5432 when it names none).
+fn port_of(url: &str) -> u16 {
+    let after = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = after.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    host.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(5432)
+}
+
+/// Initialises (once) and starts a private cluster under `dir`, listening on 127.0.0.1:`port`.
+pub async fn start_private_cluster(bin: &Path, dir: &Path, port: u16) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
     let data = dir.join("pgdata");
@@ -185,8 +195,8 @@ pub async fn start_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()>
             ],
         )?;
     }
-    tracing::info!("starting the private PostgreSQL cluster on 127.0.0.1:5432");
-    let opts = format!("-c listen_addresses=127.0.0.1 -p 5432 -k {}", dir.display());
+    tracing::info!("starting the private PostgreSQL cluster on 127.0.0.1:{port}");
+    let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {}", dir.display());
     let log = dir.join("postgres.log");
     run_pg(
         &bin.join("pg_ctl"),
@@ -204,4 +214,22 @@ pub async fn start_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()>
         ],
     )?;
     Ok(())
+}
+
+/// Stops a private cluster started by [`start_private_cluster`].
+pub fn stop_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()> {
+    let data = dir.canonicalize()?.join("pgdata");
+    run_pg(&bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports() {
+        assert_eq!(port_of("postgres://postgres@127.0.0.1:5432/portico"), 5432);
+        assert_eq!(port_of("postgres://u:p@h:6000/db?x=1"), 6000);
+        assert_eq!(port_of("postgres://h/db"), 5432);
+    }
 }

@@ -7,9 +7,9 @@ use super::model::Policy;
 use super::service;
 use crate::graphql::{ids, pool};
 
-/// A published version of the site's privacy policy and the purposes it asks consent for.
 pub struct PrivacyPolicy(pub Policy);
 
+/// A published version of the site's privacy policy and the purposes it asks consent for.
 #[Object]
 impl PrivacyPolicy {
     /// Global id of this policy version.
@@ -66,10 +66,10 @@ pub struct PolicyPurpose {
     pub recipients: Vec<String>,
 }
 
-/// Privacy queries.
 #[derive(Default)]
 pub struct PrivacyQuery;
 
+/// Privacy queries.
 #[Object]
 impl PrivacyQuery {
     /// The privacy policy in force now.

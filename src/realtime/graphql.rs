@@ -9,10 +9,10 @@ use crate::graphql::pool;
 use crate::privacy::graphql::PrivacyPolicy;
 use crate::privacy::service as privacy;
 
-/// Subscriptions.
 #[derive(Default)]
 pub struct RealtimeSubscription;
 
+/// Live updates pushed over WebSocket (`/graphql/ws`).
 #[Subscription]
 impl RealtimeSubscription {
     /// The privacy policy in force now, then each newly published version as it is published, so clients
