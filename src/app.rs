@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::db::{self, Pool};
+use crate::privacy::crypto::DataKeys;
 use crate::realtime::broker::Broker;
 use crate::schema::{self, PorticoSchema};
 
@@ -19,6 +20,7 @@ pub struct Inner {
     pub pool: Pool,
     pub schema: PorticoSchema,
     pub broker: Broker,
+    pub keys: DataKeys,
     pub database_url: String,
     /// The embedded migration versions `/readyz` expects in the database.
     pub migrations: Vec<String>,
@@ -49,13 +51,15 @@ impl AppState {
     /// Builds the state over an already migrated database.
     pub fn connect(config: Config, url: &str) -> anyhow::Result<AppState> {
         let pool = db::build_pool(&config, url)?;
+        let keys = DataKeys::from_config(&config)?;
         let broker = Broker::start(url.to_string());
-        let schema = schema::build(&config, pool.clone(), broker.clone());
+        let schema = schema::build(&config, pool.clone(), broker.clone(), keys.clone());
         Ok(AppState(Arc::new(Inner {
             config: Arc::new(config),
             pool,
             schema,
             broker,
+            keys,
             database_url: url.to_string(),
             migrations: db::migrations::embedded_versions(),
             shutdown: CancellationToken::new(),

@@ -67,6 +67,10 @@ pub struct Config {
     pub database_url: Option<String>,
     pub jwt_secret: String,
     pub data_key: String,
+    /// The id stored with values sealed under `data_key` (`PORTICO_DATA_KEY_ID`, default 1).
+    pub data_key_id: u8,
+    /// Older keys that still open values sealed before a rotation (`PORTICO_DATA_KEYS_RETIRED`, `id:base64,...`).
+    pub retired_data_keys: Vec<(u8, String)>,
     pub sms_webhook_url: Option<String>,
     pub email_webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
@@ -159,6 +163,22 @@ impl Config {
                 .errors
                 .push("PORTICO_DATA_KEY: must be base64 of exactly 32 bytes".into()),
         }
+        let data_key_id = r.parse("PORTICO_DATA_KEY_ID", 1u8);
+        let mut retired_data_keys = Vec::new();
+        for item in r.get("PORTICO_DATA_KEYS_RETIRED").unwrap_or_default().split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            match item.split_once(':').map(|(id, key)| (id.parse::<u8>(), key)) {
+                Some((Ok(id), key)) if id != data_key_id && base64_decode(key).is_some_and(|k| k.len() == 32) => {
+                    retired_data_keys.push((id, key.to_string()))
+                }
+                _ => r.errors.push(
+                    "PORTICO_DATA_KEYS_RETIRED: each item must be `id:base64-of-32-bytes` with an id other than PORTICO_DATA_KEY_ID".into(),
+                ),
+            }
+        }
         let sms_webhook_url = r.url("PORTICO_SMS_WEBHOOK_URL");
         let email_webhook_url = r.url("PORTICO_EMAIL_WEBHOOK_URL");
         let webhook_secret = r.get("PORTICO_WEBHOOK_SECRET");
@@ -244,6 +264,8 @@ impl Config {
             database_url,
             jwt_secret,
             data_key,
+            data_key_id,
+            retired_data_keys,
             sms_webhook_url,
             email_webhook_url,
             webhook_secret,

@@ -7,6 +7,7 @@ use async_graphql::{
 use crate::config::Config;
 use crate::db::Pool;
 use crate::graphql::ids;
+use crate::privacy::crypto::DataKeys;
 use crate::privacy::graphql::{PrivacyPolicy, PrivacyQuery};
 use crate::realtime::broker::Broker;
 use crate::realtime::graphql::RealtimeSubscription;
@@ -59,11 +60,12 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema a running gateway serves, with its data and the configured limits.
-pub fn build(config: &Config, pool: Pool, broker: Broker) -> PorticoSchema {
+pub fn build(config: &Config, pool: Pool, broker: Broker, keys: DataKeys) -> PorticoSchema {
     let limits = &config.limits;
     let mut b = builder()
         .data(pool)
         .data(broker)
+        .data(keys)
         .data(std::sync::Arc::new(config.clone()))
         .limit_depth(limits.max_depth)
         .limit_recursive_depth(limits.max_depth.max(32))

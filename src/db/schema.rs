@@ -7,6 +7,67 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        phone_ciphertext -> Nullable<Bytea>,
+        phone_index -> Nullable<Bytea>,
+        email_ciphertext -> Nullable<Bytea>,
+        email_index -> Nullable<Bytea>,
+        email_verified_at -> Nullable<Timestamptz>,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Timestamptz>,
+        gender -> Text,
+        occupation -> Text,
+        city -> Text,
+        adult_confirmed_at -> Nullable<Timestamptz>,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    consent_records (id) {
+        id -> Int8,
+        account_id -> Int8,
+        purpose -> Text,
+        partner_id -> Nullable<Int8>,
+        policy_version_id -> Int8,
+        granted -> Bool,
+        method -> Text,
+        client_addr_hash -> Nullable<Bytea>,
+        user_agent_hash -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        subject -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Bytea,
+        provider -> Text,
+        purpose -> Text,
+        account_id -> Nullable<Int8>,
+        redirect_uri -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox_messages (id) {
+        id -> Int8,
+        channel -> Text,
+        payload_ciphertext -> Bytea,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -33,7 +94,112 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    profiles (account_id) {
+        account_id -> Int8,
+        avatar_url -> Nullable<Text>,
+        hometown -> Nullable<Text>,
+        signature -> Nullable<Text>,
+        bio -> Nullable<Text>,
+        education -> Nullable<Text>,
+        contact_ciphertext -> Nullable<Bytea>,
+        link -> Nullable<Text>,
+        equipment -> Nullable<Text>,
+        labels -> Array<Nullable<Text>>,
+        private_fields -> Array<Nullable<Text>>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Int8,
+        session_id -> Int8,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    security_events (id) {
+        id -> Int8,
+        account_id -> Int8,
+        kind -> Text,
+        detail -> Jsonb,
+        client_addr_hash -> Nullable<Bytea>,
+        user_agent -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Int8,
+        account_id -> Int8,
+        device -> Text,
+        user_agent -> Text,
+        client_addr_hash -> Nullable<Bytea>,
+        method -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    third_party_bindings (account_id, provider) {
+        account_id -> Int8,
+        provider -> Text,
+        subject -> Text,
+        union_id -> Nullable<Text>,
+        nickname -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        bound_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    verification_codes (id) {
+        id -> Int8,
+        channel -> Text,
+        destination_index -> Bytea,
+        purpose -> Text,
+        code_hash -> Bytea,
+        client_addr_hash -> Nullable<Bytea>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(consent_records -> accounts (account_id));
+diesel::joinable!(consent_records -> policy_versions (policy_version_id));
+diesel::joinable!(oauth_states -> accounts (account_id));
 diesel::joinable!(policy_purposes -> policy_versions (policy_version_id));
 diesel::joinable!(policy_versions -> accounts (published_by));
+diesel::joinable!(profiles -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(security_events -> accounts (account_id));
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(third_party_bindings -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, policy_purposes, policy_versions,);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    consent_records,
+    login_failures,
+    oauth_states,
+    outbox_messages,
+    policy_purposes,
+    policy_versions,
+    profiles,
+    refresh_tokens,
+    security_events,
+    sessions,
+    third_party_bindings,
+    verification_codes,
+);
