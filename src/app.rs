@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::db::{self, Pool};
 use crate::privacy::crypto::DataKeys;
@@ -21,6 +22,7 @@ pub struct Inner {
     pub schema: PorticoSchema,
     pub broker: Broker,
     pub keys: DataKeys,
+    pub accounts: Accounts,
     pub database_url: String,
     /// The embedded migration versions `/readyz` expects in the database.
     pub migrations: Vec<String>,
@@ -53,13 +55,22 @@ impl AppState {
         let pool = db::build_pool(&config, url)?;
         let keys = DataKeys::from_config(&config)?;
         let broker = Broker::start(url.to_string());
-        let schema = schema::build(&config, pool.clone(), broker.clone(), keys.clone());
+        let config = Arc::new(config);
+        let accounts = Accounts::new(pool.clone(), keys.clone(), config.clone())?;
+        let schema = schema::build(
+            &config,
+            pool.clone(),
+            broker.clone(),
+            keys.clone(),
+            accounts.clone(),
+        );
         Ok(AppState(Arc::new(Inner {
-            config: Arc::new(config),
+            config,
             pool,
             schema,
             broker,
             keys,
+            accounts,
             database_url: url.to_string(),
             migrations: db::migrations::embedded_versions(),
             shutdown: CancellationToken::new(),
@@ -83,7 +94,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         tracing::info!("Portico is serving GraphQL at http://{local}/graphql");
     }
-    serve_on(listener, state, shutdown_signal()).await
+    let webhooks = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the webhook HTTP client")?;
+    let outbox = crate::messaging::start(
+        state.pool.clone(),
+        state.keys.clone(),
+        crate::messaging::sender_from_config(&state.config, webhooks),
+        state.broker.clone(),
+        state.shutdown.clone(),
+    );
+    serve_on(listener, state, shutdown_signal()).await?;
+    // `serve_on` cancelled `shutdown`; let a delivery pass in progress finish and record its outcomes.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), outbox).await;
+    Ok(())
 }
 
 /// Serves `state` on `listener` until `signal` completes.

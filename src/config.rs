@@ -66,6 +66,8 @@ pub struct Config {
     /// `None` means the zero-config default; see `db::bootstrap`.
     pub database_url: Option<String>,
     pub jwt_secret: String,
+    /// The `kid` of access tokens (`PORTICO_JWT_KID`, default `1`).
+    pub jwt_kid: String,
     pub data_key: String,
     /// The id stored with values sealed under `data_key` (`PORTICO_DATA_KEY_ID`, default 1).
     pub data_key_id: u8,
@@ -127,6 +129,8 @@ impl Config {
             }
         };
         let prod = env == Environment::Production;
+        let sms_webhook_url = r.url("PORTICO_SMS_WEBHOOK_URL");
+        let email_webhook_url = r.url("PORTICO_EMAIL_WEBHOOK_URL");
         let addr = r.parse("PORTICO_ADDR", "127.0.0.1:8000".parse().unwrap());
         let database_url = r.get("DATABASE_URL");
         if let Some(url) = &database_url
@@ -138,6 +142,7 @@ impl Config {
         let jwt_secret = r
             .get("PORTICO_JWT_SECRET")
             .unwrap_or_else(|| DEV_JWT_SECRET.into());
+        let jwt_kid = r.get("PORTICO_JWT_KID").unwrap_or_else(|| "1".into());
         let data_key = r
             .get("PORTICO_DATA_KEY")
             .unwrap_or_else(|| DEV_DATA_KEY.into());
@@ -147,6 +152,9 @@ impl Config {
             }
             if data_key == DEV_DATA_KEY {
                 r.errors.push("PORTICO_DATA_KEY: production needs its own field-encryption key (base64 of 32 bytes); the development key is refused".into());
+            }
+            if sms_webhook_url.is_none() || email_webhook_url.is_none() {
+                r.errors.push("PORTICO_SMS_WEBHOOK_URL and PORTICO_EMAIL_WEBHOOK_URL: production delivers verification codes through webhooks, never the log".into());
             }
             if database_url.is_none() {
                 r.errors
@@ -165,7 +173,11 @@ impl Config {
         }
         let data_key_id = r.parse("PORTICO_DATA_KEY_ID", 1u8);
         let mut retired_data_keys = Vec::new();
-        for item in r.get("PORTICO_DATA_KEYS_RETIRED").unwrap_or_default().split(',') {
+        for item in r
+            .get("PORTICO_DATA_KEYS_RETIRED")
+            .unwrap_or_default()
+            .split(',')
+        {
             let item = item.trim();
             if item.is_empty() {
                 continue;
@@ -179,8 +191,6 @@ impl Config {
                 ),
             }
         }
-        let sms_webhook_url = r.url("PORTICO_SMS_WEBHOOK_URL");
-        let email_webhook_url = r.url("PORTICO_EMAIL_WEBHOOK_URL");
         let webhook_secret = r.get("PORTICO_WEBHOOK_SECRET");
         if (sms_webhook_url.is_some() || email_webhook_url.is_some()) && webhook_secret.is_none() {
             r.errors
@@ -263,6 +273,7 @@ impl Config {
             addr,
             database_url,
             jwt_secret,
+            jwt_kid,
             data_key,
             data_key_id,
             retired_data_keys,
@@ -389,6 +400,7 @@ mod tests {
         assert!(text.contains("PORTICO_JWT_SECRET"), "{text}");
         assert!(text.contains("PORTICO_DATA_KEY"), "{text}");
         assert!(text.contains("DATABASE_URL"), "{text}");
+        assert!(text.contains("PORTICO_SMS_WEBHOOK_URL"), "{text}");
     }
 
     #[test]
@@ -404,6 +416,9 @@ mod tests {
                 "PORTICO_DATA_KEY",
                 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             ),
+            ("PORTICO_SMS_WEBHOOK_URL", "https://sms.example/hook"),
+            ("PORTICO_EMAIL_WEBHOOK_URL", "https://mail.example/hook"),
+            ("PORTICO_WEBHOOK_SECRET", "webhook-secret"),
         ]))
         .unwrap();
         assert!(!c.graphiql && !c.introspection);

@@ -43,6 +43,8 @@ impl ErrorCode {
 pub enum AppError {
     #[error("authentication required")]
     Unauthenticated,
+    #[error("the identifier or password is wrong")]
+    WrongCredentials,
     #[error("{0}")]
     Forbidden(String),
     #[error("{message}")]
@@ -68,7 +70,7 @@ impl AppError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Unauthenticated | AppError::WrongCredentials => ErrorCode::Unauthenticated,
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
             AppError::NotFound(_) => ErrorCode::NotFound,

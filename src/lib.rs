@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod messaging;
 pub mod privacy;
 pub mod realtime;
 pub mod schema;

@@ -1,9 +1,9 @@
 //! Assembles the one schema from the domains' parts, with its limits.
 
-use async_graphql::{
-    Context, EmptyMutation, ID, Interface, MergedObject, MergedSubscription, Object, Schema,
-};
+use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
 
+use crate::accounts::Accounts;
+use crate::accounts::graphql::{AccountsMutation, AccountsQuery, ThirdPartyMutation, User};
 use crate::config::Config;
 use crate::db::Pool;
 use crate::graphql::ids;
@@ -13,6 +13,8 @@ use crate::realtime::broker::Broker;
 use crate::realtime::graphql::RealtimeSubscription;
 
 /// Every type with a global id.
+// A `Node` lives for one field resolution; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(
     name = "id",
@@ -21,6 +23,7 @@ use crate::realtime::graphql::RealtimeSubscription;
 ))]
 pub enum Node {
     PrivacyPolicy(PrivacyPolicy),
+    User(User),
 }
 
 #[derive(Default)]
@@ -38,6 +41,12 @@ impl NodeQuery {
             "PrivacyPolicy" => crate::privacy::graphql::node(ctx, &key)
                 .await?
                 .map(Node::PrivacyPolicy),
+            "User" => match key.parse() {
+                Ok(id) => crate::accounts::graphql::user_node(ctx, id)
+                    .await?
+                    .map(Node::User),
+                Err(_) => None,
+            },
             _ => None,
         })
     }
@@ -45,27 +54,40 @@ impl NodeQuery {
 
 /// The root query type: everything a visitor, member, staff member or partner can read.
 #[derive(MergedObject, Default)]
-pub struct Query(PrivacyQuery, NodeQuery);
+pub struct Query(AccountsQuery, PrivacyQuery, NodeQuery);
+
+/// The root mutation type.
+#[derive(MergedObject, Default)]
+pub struct Mutation(AccountsMutation, ThirdPartyMutation);
 
 /// The root subscription type: live updates over WebSocket.
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(RealtimeSubscription);
 
-pub type Mutation = EmptyMutation;
-
 pub type PorticoSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), EmptyMutation, Subscription::default())
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// The schema a running gateway serves, with its data and the configured limits.
-pub fn build(config: &Config, pool: Pool, broker: Broker, keys: DataKeys) -> PorticoSchema {
+pub fn build(
+    config: &Config,
+    pool: Pool,
+    broker: Broker,
+    keys: DataKeys,
+    accounts: Accounts,
+) -> PorticoSchema {
     let limits = &config.limits;
     let mut b = builder()
         .data(pool)
         .data(broker)
         .data(keys)
+        .data(accounts)
         .data(std::sync::Arc::new(config.clone()))
         .limit_depth(limits.max_depth)
         .limit_recursive_depth(limits.max_depth.max(32))

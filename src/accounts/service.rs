@@ -1,8 +1,8 @@
-//! The rules of the accounts domain.
+//! The accounts domain's entry points for other layers (the CLI, the HTTP layer).
 
 use crate::db::Pool;
 use crate::error::{AppError, AppResult};
-use crate::graphql::viewer::{Role, Viewer};
+use crate::graphql::viewer::Role;
 
 use super::store;
 
@@ -18,16 +18,5 @@ pub async fn grant_role(pool: &Pool, username: &str, role: &str) -> AppResult<()
     match store::set_role(&mut conn, username, role.as_str()).await? {
         0 => Err(AppError::NotFound(format!("account `{username}`"))),
         _ => Ok(()),
-    }
-}
-
-/// Resolves a bearer token to a viewer.
-///
-/// No sign-in path issues tokens yet, so every presented token is refused; requests without a token are
-/// visitors. The token module replaces this with JWT verification and a session check.
-pub async fn authenticate(_pool: &Pool, token: Option<&str>) -> AppResult<Viewer> {
-    match token {
-        None => Ok(Viewer::visitor()),
-        Some(_) => Err(AppError::Unauthenticated),
     }
 }

@@ -3,7 +3,8 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::accounts;
+use super::model::{Account, Binding, Profile, SecurityEvent, Session};
+use crate::db::schema::{accounts, profiles, security_events, sessions, third_party_bindings};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -21,4 +22,104 @@ pub async fn set_role(
         ))
         .execute(conn)
         .await
+}
+
+pub async fn account(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Account>> {
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn account_by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> QueryResult<Option<Account>> {
+    accounts::table
+        .filter(lower(accounts::username).eq(lower(username)))
+        .filter(accounts::status.ne("erased"))
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn account_by_phone_index(
+    conn: &mut AsyncPgConnection,
+    index: &[u8],
+) -> QueryResult<Option<Account>> {
+    accounts::table
+        .filter(accounts::phone_index.eq(index))
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn account_by_email_index(
+    conn: &mut AsyncPgConnection,
+    index: &[u8],
+) -> QueryResult<Option<Account>> {
+    accounts::table
+        .filter(accounts::email_index.eq(index))
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn profile(conn: &mut AsyncPgConnection, account_id: i64) -> QueryResult<Profile> {
+    Ok(profiles::table
+        .find(account_id)
+        .select(Profile::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(Profile {
+            account_id,
+            ..Default::default()
+        }))
+}
+
+pub async fn live_sessions(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+) -> QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::revoked_at.is_null())
+        .order(sessions::last_seen_at.desc())
+        .select(Session::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn bindings(conn: &mut AsyncPgConnection, account_id: i64) -> QueryResult<Vec<Binding>> {
+    third_party_bindings::table
+        .filter(third_party_bindings::account_id.eq(account_id))
+        .order(third_party_bindings::bound_at.asc())
+        .select(Binding::as_select())
+        .load(conn)
+        .await
+}
+
+/// Security events of an account, newest first, after the cursor id.
+pub async fn security_events(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<SecurityEvent>> {
+    let mut q = security_events::table
+        .filter(security_events::account_id.eq(account_id))
+        .order(security_events::id.desc())
+        .limit(limit)
+        .select(SecurityEvent::as_select())
+        .into_boxed();
+    if let Some(before) = before_id {
+        q = q.filter(security_events::id.lt(before));
+    }
+    q.load(conn).await
 }

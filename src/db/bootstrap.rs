@@ -196,7 +196,10 @@ pub async fn start_private_cluster(bin: &Path, dir: &Path, port: u16) -> anyhow:
         )?;
     }
     tracing::info!("starting the private PostgreSQL cluster on 127.0.0.1:{port}");
-    let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {}", dir.display());
+    let opts = format!(
+        "-c listen_addresses=127.0.0.1 -p {port} -k {}",
+        dir.display()
+    );
     let log = dir.join("postgres.log");
     run_pg(
         &bin.join("pg_ctl"),
@@ -219,7 +222,10 @@ pub async fn start_private_cluster(bin: &Path, dir: &Path, port: u16) -> anyhow:
 /// Stops a private cluster started by [`start_private_cluster`].
 pub fn stop_private_cluster(bin: &Path, dir: &Path) -> anyhow::Result<()> {
     let data = dir.canonicalize()?.join("pgdata");
-    run_pg(&bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"])
+    run_pg(
+        &bin.join("pg_ctl"),
+        &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+    )
 }
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        consents -> Array<Nullable<Text>>,
+        policy_version -> Nullable<Text>,
     }
 }
 

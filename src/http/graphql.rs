@@ -6,14 +6,18 @@ use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{ServerError, Variables};
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tracing::Instrument;
 
 use super::analysis::{self, Refusal};
 use super::params::{self, Body, Params};
+use crate::accounts::graphql::mutations::{ACCESS_COOKIE, REFRESH_COOKIE, TokenDelivery};
+use crate::accounts::model::ClientInfo;
 use crate::app::AppState;
 use crate::error::ErrorCode;
 use crate::graphql::viewer::Viewer;
@@ -102,6 +106,7 @@ fn document_error_status(media: MediaType) -> StatusCode {
 /// `GET /graphql`: queries only.
 pub async fn get(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -109,7 +114,11 @@ pub async fn get(
         return not_acceptable();
     };
     match params::from_query_string(raw.as_deref().unwrap_or("")) {
-        Ok(p) => run_one(&state, &headers, Method::GET, media, p).await.0,
+        Ok(p) => {
+            run_one(&state, &headers, &client, Method::GET, media, p)
+                .await
+                .0
+        }
         Err(message) => request_error(
             media,
             StatusCode::BAD_REQUEST,
@@ -121,7 +130,12 @@ pub async fn get(
 
 /// `POST /graphql`: a JSON body (`application/json` or `application/graphql-response+json`), never a form,
 /// so a browser's simple cross-site request can never reach the executor.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -134,8 +148,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         );
     }
     match params::from_json_body(&body) {
-        Ok(Body::Single(p)) => run_one(&state, &headers, Method::POST, media, p).await.0,
-        Ok(Body::Batch(batch)) => run_batch(&state, &headers, media, batch).await,
+        Ok(Body::Single(p)) => {
+            run_one(&state, &headers, &client, Method::POST, media, p)
+                .await
+                .0
+        }
+        Ok(Body::Batch(batch)) => run_batch(&state, &headers, &client, media, batch).await,
         Err(message) => request_error(
             media,
             StatusCode::BAD_REQUEST,
@@ -196,7 +214,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
 /// Resolves the viewer from the `Authorization` header.
 async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, crate::error::AppError> {
     let token = match headers.get(header::AUTHORIZATION) {
-        None => None,
+        None => cookie(headers, ACCESS_COOKIE),
         Some(v) => {
             let v = v
                 .to_str()
@@ -211,17 +229,41 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, crate::
             }
         }
     };
-    crate::accounts::service::authenticate(&state.pool, token.as_deref()).await
+    state.accounts.authenticate(token.as_deref()).await
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn token_delivery(headers: &HeaderMap) -> TokenDelivery {
+    TokenDelivery {
+        cookies: headers
+            .get("portico-token-delivery")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("cookie")),
+        refresh_cookie: cookie(headers, REFRESH_COOKIE),
+    }
 }
 
 async fn run_batch(
     state: &AppState,
     headers: &HeaderMap,
+    client: &ClientInfo,
     media: MediaType,
     batch: Vec<Params>,
 ) -> Response {
     let max = state.config.limits.max_batch;
-    if batch.len() > max {
+    if max <= 1 || batch.len() > max {
         let message = if max <= 1 {
             "batched requests are turned off; send one operation per request".to_string()
         } else {
@@ -237,7 +279,11 @@ async fn run_batch(
     // Each item carries its own errors; the batch as a whole was understood.
     let mut bodies = Vec::with_capacity(batch.len());
     for p in batch {
-        bodies.push(run_one(state, headers, Method::POST, media, p).await.1);
+        bodies.push(
+            run_one(state, headers, client, Method::POST, media, p)
+                .await
+                .1,
+        );
     }
     let body = serde_json::to_vec(&bodies).expect("responses serialise");
     json_response(media, StatusCode::OK, body)
@@ -247,6 +293,7 @@ async fn run_batch(
 async fn run_one(
     state: &AppState,
     headers: &HeaderMap,
+    client: &ClientInfo,
     method: Method,
     media: MediaType,
     p: Params,
@@ -330,7 +377,9 @@ async fn run_one(
 
     let mut request = async_graphql::Request::new(p.query)
         .variables(Variables::from_json(serde_json::Value::Object(p.variables)))
-        .data(viewer);
+        .data(viewer)
+        .data(client.clone())
+        .data(token_delivery(headers));
     request.operation_name = p.operation_name;
     request.set_parsed_query(doc);
     let op_label = metric_label(analysis.operation_name.as_deref());
@@ -339,8 +388,10 @@ async fn run_one(
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",
     };
-    let executed =
-        tokio::time::timeout(limits.request_timeout, state.schema.execute(request)).await;
+    let span = tracing::info_span!("graphql", operation = %op_label, kind);
+    let executed = tokio::time::timeout(limits.request_timeout, state.schema.execute(request))
+        .instrument(span)
+        .await;
     metrics::counter!("portico_graphql_requests_total", "operation" => op_label.clone(), "kind" => kind).increment(1);
     metrics::histogram!("portico_graphql_request_duration_seconds", "operation" => op_label)
         .record(started.elapsed().as_secs_f64());
@@ -368,7 +419,7 @@ async fn run_one(
         serde_json::to_vec(&body).expect("responses serialise"),
     );
     for (name, value) in response.http_headers.iter() {
-        res.headers_mut().insert(name.clone(), value.clone());
+        res.headers_mut().append(name.clone(), value.clone());
     }
     (res, body)
 }

@@ -1,12 +1,13 @@
 //! The middleware every request passes: a request id (taken from `X-Request-Id` when sane), a request scope
 //! for logs and the SQL statement counter, a tracing span, security headers and HTTP metrics.
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use crate::accounts::model::ClientInfo;
 use crate::app::AppState;
 use crate::telemetry::RequestScope;
 
@@ -26,8 +27,23 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
+    let client = ClientInfo {
+        addr: req
+            .extensions()
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(256)
+            .collect(),
+    };
+    req.extensions_mut().insert(client);
     let route = match req.uri().path() {
         p @ ("/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" | "/graphiql") => {
             p.to_string()

@@ -26,7 +26,12 @@ pub struct DataKeys {
 
 impl std::fmt::Debug for DataKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DataKeys(current={}, {} keys)", self.current_id, self.keys.len())
+        write!(
+            f,
+            "DataKeys(current={}, {} keys)",
+            self.current_id,
+            self.keys.len()
+        )
     }
 }
 
@@ -136,7 +141,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn keys(pairs: &[(&str, &str)]) -> DataKeys {
-        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         DataKeys::from_config(&Config::from_map(&map).unwrap()).unwrap()
     }
 
@@ -168,7 +176,10 @@ mod tests {
         let new = keys(&[
             ("PORTICO_DATA_KEY", K2),
             ("PORTICO_DATA_KEY_ID", "2"),
-            ("PORTICO_DATA_KEYS_RETIRED", &format!("1:{}", crate::config::DEV_DATA_KEY)),
+            (
+                "PORTICO_DATA_KEYS_RETIRED",
+                &format!("1:{}", crate::config::DEV_DATA_KEY),
+            ),
         ]);
         assert_eq!(new.open_str(&sealed).unwrap(), "email@example.com");
         assert!(new.is_stale(&sealed));
@@ -180,8 +191,14 @@ mod tests {
     #[test]
     fn blind_indexes_are_stable_and_scoped() {
         let k = keys(&[]);
-        assert_eq!(k.blind_index("phone", "+86138"), k.blind_index("phone", "+86138"));
-        assert_ne!(k.blind_index("phone", "+86138"), k.blind_index("email", "+86138"));
+        assert_eq!(
+            k.blind_index("phone", "+86138"),
+            k.blind_index("phone", "+86138")
+        );
+        assert_ne!(
+            k.blind_index("phone", "+86138"),
+            k.blind_index("email", "+86138")
+        );
         assert_eq!(k.blind_index("phone", "x").len(), 32);
     }
 }

@@ -1,5 +1,9 @@
 //! The rules of the privacy domain.
 
+pub use super::consent::{
+    ConsentPlan, ConsentState, check_registration_consents, current_consents, has_consent,
+    needs_reconsent, record_consents,
+};
 use super::model::Policy;
 use super::store;
 use crate::db::Pool;

@@ -29,7 +29,10 @@ fn help_documents_every_command() {
     for cmd in ["serve", "migrate", "schema", "users", "demo-data"] {
         assert!(text.contains(cmd), "--help misses {cmd}: {text}");
     }
-    let out = portico(None).args(["users", "grant-role", "--help"]).output().unwrap();
+    let out = portico(None)
+        .args(["users", "grant-role", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("user, staff or admin"));
 }
 
@@ -37,7 +40,10 @@ fn help_documents_every_command() {
 fn schema_prints_the_sdl() {
     let out = portico(None).arg("schema").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), portico::schema::sdl());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        portico::schema::sdl()
+    );
 }
 
 #[test]
@@ -49,7 +55,10 @@ fn production_refuses_development_secrets() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PORTICO_JWT_SECRET") && err.contains("PORTICO_DATA_KEY"), "{err}");
+    assert!(
+        err.contains("PORTICO_JWT_SECRET") && err.contains("PORTICO_DATA_KEY"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -57,7 +66,11 @@ async fn migrate_creates_a_missing_database_and_is_idempotent() {
     let name = format!("portico_cli_{}", uuid::Uuid::new_v4().simple());
     let url = portico::db::url_with_database(&server_url(), &name);
     let first = portico(Some(&url)).arg("migrate").output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied"));
     let second = portico(Some(&url)).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
@@ -69,20 +82,39 @@ async fn migrate_creates_a_missing_database_and_is_idempotent() {
 async fn grant_role_changes_an_accounts_role() {
     let db = TestDb::new().await;
     let mut conn = db.conn().await;
-    diesel::sql_query("INSERT INTO accounts (username) VALUES ('Mei')").execute(&mut conn).await.unwrap();
-    let out = portico(Some(&db.url)).args(["users", "grant-role", "mei", "staff"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    diesel::sql_query("INSERT INTO accounts (username) VALUES ('Mei')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let out = portico(Some(&db.url))
+        .args(["users", "grant-role", "mei", "staff"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     #[derive(diesel::QueryableByName)]
     struct Role {
         #[diesel(sql_type = diesel::sql_types::Text)]
         role: String,
     }
-    let role: Role = diesel::sql_query("SELECT role FROM accounts WHERE username = 'Mei'").get_result(&mut conn).await.unwrap();
+    let role: Role = diesel::sql_query("SELECT role FROM accounts WHERE username = 'Mei'")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(role.role, "staff");
-    let out = portico(Some(&db.url)).args(["users", "grant-role", "nobody", "staff"]).output().unwrap();
+    let out = portico(Some(&db.url))
+        .args(["users", "grant-role", "nobody", "staff"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
-    let out = portico(Some(&db.url)).args(["users", "grant-role", "mei", "king"]).output().unwrap();
+    let out = portico(Some(&db.url))
+        .args(["users", "grant-role", "mei", "king"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 
@@ -97,7 +129,10 @@ async fn serve_answers_and_stops_on_sigterm() {
     let client = reqwest::Client::new();
     let mut ready = false;
     for _ in 0..100 {
-        if let Ok(res) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+        if let Ok(res) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
             && res.status() == 200
         {
             ready = true;
@@ -113,8 +148,14 @@ async fn serve_answers_and_stops_on_sigterm() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["data"]["privacyPolicy"]["version"], "1");
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["data"]["privacyPolicy"]["version"],
+        "1"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let mut status = None;
     for _ in 0..100 {
         if let Some(s) = child.try_wait().unwrap() {
@@ -132,11 +173,17 @@ async fn serve_answers_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn an_unreachable_database_is_explained() {
-    let mut config = portico::config::Config::for_database("postgres://postgres@127.0.0.1:1/portico");
+    let mut config =
+        portico::config::Config::for_database("postgres://postgres@127.0.0.1:1/portico");
     config.pool_size = 1;
-    let err = portico::db::bootstrap::prepare_database(&config).await.unwrap_err();
+    let err = portico::db::bootstrap::prepare_database(&config)
+        .await
+        .unwrap_err();
     let text = format!("{err:#}");
-    assert!(text.contains("could not reach it") && text.contains("DATABASE_URL"), "{text}");
+    assert!(
+        text.contains("could not reach it") && text.contains("DATABASE_URL"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -144,9 +191,12 @@ async fn a_private_cluster_starts_when_binaries_are_installed() {
     let Some(bin) = portico::db::bootstrap::find_postgres_bin() else {
         panic!("PostgreSQL's server binaries are expected on this machine");
     };
-    let dir = std::env::temp_dir().join(format!("portico-cluster-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("portico-cluster-{}", uuid::Uuid::new_v4().simple()));
     let port = free_port();
-    portico::db::bootstrap::start_private_cluster(&bin, &dir, port).await.unwrap();
+    portico::db::bootstrap::start_private_cluster(&bin, &dir, port)
+        .await
+        .unwrap();
     let url = format!("postgres://postgres@127.0.0.1:{port}/portico");
     let result = portico::db::bootstrap::ensure_database(&url).await;
     let stopped = portico::db::bootstrap::stop_private_cluster(&bin, &dir);
@@ -156,5 +206,9 @@ async fn a_private_cluster_starts_when_binaries_are_installed() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -186,6 +186,11 @@ impl TestApp {
         let mut config = Config::for_database(&db.url);
         config.pool_size = 4;
         tweak(&mut config);
+        // Logs go through the test writer, so a passing test stays quiet and a failing one shows them.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn,portico=info")
+            .try_init();
         let state = AppState::connect(config, &db.url).unwrap();
         TestApp { db, state }
     }
@@ -285,3 +290,102 @@ impl Drop for TestServer {
         }
     }
 }
+
+impl TestApp {
+    /// POSTs a GraphQL operation with `Authorization: Bearer <token>` (when given) and extra headers.
+    pub async fn graphql_with(
+        &self,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (u16, serde_json::Value, axum::http::HeaderMap) {
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let mut req = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self
+            .request(req.body(Body::from(body.to_string())).unwrap())
+            .await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, json_body(res).await, headers)
+    }
+
+    /// Like [`TestApp::graphql`], signed in with `token`.
+    pub async fn graphql_as(
+        &self,
+        token: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let (status, body, _) = self.graphql_with(Some(token), &[], query, variables).await;
+        (status, body)
+    }
+
+    /// The newest message in the outbox addressed to `to`, opened (tests read codes from here).
+    pub async fn last_message_to(&self, to: &str) -> Option<portico::messaging::Message> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Bytea)]
+            payload_ciphertext: Vec<u8>,
+        }
+        let mut conn = self.db.conn().await;
+        let rows: Vec<Row> =
+            diesel::sql_query("SELECT payload_ciphertext FROM outbox_messages ORDER BY id DESC")
+                .load(&mut conn)
+                .await
+                .unwrap();
+        rows.into_iter()
+            .filter_map(|r| self.state.keys.open(&r.payload_ciphertext).ok())
+            .filter_map(|bytes| serde_json::from_slice::<portico::messaging::Message>(&bytes).ok())
+            .find(|m| m.to == to)
+    }
+
+    /// Requests a code and returns it from the outbox.
+    pub async fn code_for(&self, channel: &str, to: &str, purpose: &str) -> String {
+        let (_, body) = self
+            .graphql(
+                "mutation($input: RequestVerificationCodeInput!) { requestVerificationCode(input: $input) { retryAfterSeconds expiresAt } }",
+                serde_json::json!({ "input": { "channel": channel, "destination": to, "purpose": purpose } }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "code request failed: {body}");
+        let message = self
+            .last_message_to(to)
+            .await
+            .expect("a message was queued");
+        message.data["code"]
+            .as_str()
+            .expect("a code message")
+            .to_string()
+    }
+
+    /// Registers `username` with `phone` (E.164) and returns (access token, refresh token).
+    pub async fn register(&self, username: &str, phone: &str) -> (String, String) {
+        let code = self.code_for("SMS", phone, "REGISTER").await;
+        let (_, body) = self
+            .graphql(
+                "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken viewer { id username } } }",
+                serde_json::json!({ "input": {
+                    "phone": phone, "code": code, "password": STRONG_PASSWORD, "username": username,
+                    "gender": "FEMALE", "occupation": "illustrator", "city": "Hangzhou", "adultConfirmed": true,
+                    "consents": ["account", "security"], "policyVersion": "1", "device": "test phone"
+                } }),
+            )
+            .await;
+        let r = &body["data"]["register"];
+        assert!(r.is_object(), "registration failed: {body}");
+        (
+            r["accessToken"].as_str().unwrap().to_string(),
+            r["refreshToken"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+/// A password that passes the strength rules.
+pub const STRONG_PASSWORD: &str = "violet harbour lantern 42";

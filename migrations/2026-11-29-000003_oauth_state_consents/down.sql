@@ -1,0 +1,1 @@
+ALTER TABLE oauth_states DROP COLUMN consents, DROP COLUMN policy_version;

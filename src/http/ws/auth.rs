@@ -1,0 +1,96 @@
+//! Who a socket speaks for: the bearer token of `connection_init` (`authorization` or `Authorization`), else
+//! the upgrade request's credentials (its `Authorization` header, else the access cookie), else a visitor.
+
+use axum::http::{HeaderMap, header};
+use serde_json::{Map, Value};
+
+use crate::accounts::graphql::mutations::ACCESS_COOKIE;
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::graphql::viewer::Viewer;
+
+/// Credentials that were presented but are not a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Why `connection_init` was not acknowledged.
+#[derive(Debug)]
+pub enum InitRefused {
+    /// Bad, expired or revoked credentials (close 4403).
+    Forbidden,
+    /// The check itself failed, e.g. the database is down (close 4500; the client may retry).
+    Internal,
+}
+
+/// The upgrade request's credentials, as over HTTP: a bearer `Authorization` header, else the access cookie
+/// (browsers send cookies with the upgrade; the origin check keeps other sites from riding on them).
+/// An `Authorization` header that is not a bearer token is kept as [`Malformed`], so it is refused rather
+/// than ignored.
+pub fn upgrade_credentials(headers: &HeaderMap) -> Result<Option<String>, Malformed> {
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => bearer(value.to_str().map_err(|_| Malformed)?).map(Some),
+        None => Ok(crate::http::graphql::cookie(headers, ACCESS_COOKIE)),
+    }
+}
+
+/// Resolves the viewer for a `connection_init` with `payload` on a socket upgraded with `upgrade`.
+pub async fn authenticate(
+    state: &AppState,
+    payload: Option<&Map<String, Value>>,
+    upgrade: &Result<Option<String>, Malformed>,
+) -> Result<Viewer, InitRefused> {
+    let from_payload =
+        payload.and_then(|p| p.get("authorization").or_else(|| p.get("Authorization")));
+    let token = match from_payload {
+        Some(Value::String(value)) => bearer(value).map(Some),
+        Some(Value::Null) | None => upgrade.clone(),
+        Some(_) => Err(Malformed),
+    }
+    .map_err(|Malformed| InitRefused::Forbidden)?;
+    match state.accounts.authenticate(token.as_deref()).await {
+        Ok(viewer) => Ok(viewer),
+        Err(AppError::Internal(e)) => {
+            tracing::error!(error = ?e, "websocket: authenticating connection_init failed");
+            Err(InitRefused::Internal)
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket: connection_init refused");
+            Err(InitRefused::Forbidden)
+        }
+    }
+}
+
+/// The token of a `Bearer <token>` credential.
+fn bearer(value: &str) -> Result<String, Malformed> {
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_string())
+        }
+        _ => Err(Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_credentials() {
+        assert_eq!(bearer("Bearer abc"), Ok("abc".into()));
+        assert_eq!(bearer("bearer  abc "), Ok("abc".into()));
+        assert_eq!(bearer("Basic abc"), Err(Malformed));
+        assert_eq!(bearer("Bearer "), Err(Malformed));
+        assert_eq!(bearer("abc"), Err(Malformed));
+        let mut headers = HeaderMap::new();
+        assert_eq!(upgrade_credentials(&headers), Ok(None));
+        headers.insert(
+            header::COOKIE,
+            format!("a=b; {ACCESS_COOKIE}=t").parse().unwrap(),
+        );
+        assert_eq!(upgrade_credentials(&headers), Ok(Some("t".into())));
+        headers.insert(header::AUTHORIZATION, "Token x".parse().unwrap());
+        assert_eq!(upgrade_credentials(&headers), Err(Malformed));
+    }
+}

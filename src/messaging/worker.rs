@@ -1,0 +1,294 @@
+//! The delivery worker: claims due messages, sends them, and marks them sent or schedules a retry.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use rand::Rng;
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{self, Claimed, TOPIC};
+use super::{Message, Sender};
+use crate::db::Pool;
+use crate::privacy::crypto::DataKeys;
+use crate::realtime::broker::{Broker, BrokerEvent};
+
+/// Exponential backoff between failed attempts, with jitter so retries from many messages spread out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The wait after the first failure (before jitter).
+    pub base: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    /// From one second, doubling, up to five minutes.
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after `failures` failed attempts (1 for the first): `base * 2^(failures - 1)` capped at `max`,
+    /// then a random point between half of that and all of it.
+    pub fn delay(&self, failures: u32) -> Duration {
+        let exponent = failures.saturating_sub(1).min(31);
+        let full = self.base.saturating_mul(1u32 << exponent).min(self.max);
+        let half = full / 2;
+        let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        half + Duration::from_nanos(rand::thread_rng().gen_range(0..=spread))
+    }
+}
+
+/// How the worker claims and retries.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Waits between failed attempts.
+    pub backoff: Backoff,
+    /// How long a claimed message is kept from other workers. Must exceed `send_timeout`: a batch is sent
+    /// concurrently, so a pass takes at most about one `send_timeout`.
+    pub lease: Duration,
+    /// The most messages claimed at once.
+    pub batch: i64,
+    /// The longest one send may take, whatever the sender (the webhook's own timeout is 10 s).
+    pub send_timeout: Duration,
+    /// The worker looks for due messages at least this often, notifications or not.
+    pub poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            backoff: Backoff::default(),
+            lease: Duration::from_secs(30),
+            batch: 32,
+            send_timeout: Duration::from_secs(15),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One delivery pass with the default [`Settings`]; see [`deliver_due_with`].
+pub async fn deliver_due(
+    pool: &Pool,
+    keys: &DataKeys,
+    sender: &dyn Sender,
+) -> anyhow::Result<usize> {
+    deliver_due_with(pool, keys, sender, &Settings::default()).await
+}
+
+/// One delivery pass: claims up to `settings.batch` due messages, sends them concurrently, and records each
+/// outcome. Returns how many were delivered. Fails when the claim fails or an outcome could not be recorded
+/// (that message is sent again when its lease runs out).
+pub async fn deliver_due_with(
+    pool: &Pool,
+    keys: &DataKeys,
+    sender: &dyn Sender,
+    settings: &Settings,
+) -> anyhow::Result<usize> {
+    Ok(pass(pool, keys, sender, settings).await?.sent)
+}
+
+/// Starts the worker with the default [`Settings`]; see [`start_with`].
+pub fn start(
+    pool: Pool,
+    keys: DataKeys,
+    sender: Arc<dyn Sender>,
+    broker: Broker,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    start_with(pool, keys, sender, broker, shutdown, Settings::default())
+}
+
+/// Starts the worker: it delivers what is due, then waits for an `outbox` notification, a broker resync or
+/// `settings.poll_interval`, and again, until `shutdown` is cancelled. A pass in progress finishes first.
+pub fn start_with(
+    pool: Pool,
+    keys: DataKeys,
+    sender: Arc<dyn Sender>,
+    broker: Broker,
+    shutdown: CancellationToken,
+    settings: Settings,
+) -> JoinHandle<()> {
+    // Subscribe before the first pass, so a message enqueued during it still wakes us.
+    let mut events = broker.subscribe();
+    tokio::spawn(async move {
+        tracing::debug!("outbox worker started");
+        while !shutdown.is_cancelled() {
+            let full = match pass(&pool, &keys, &*sender, &settings).await {
+                Ok(p) => i64::try_from(p.claimed).is_ok_and(|n| n >= settings.batch),
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "outbox: delivery pass failed");
+                    false
+                }
+            };
+            // A full batch means more may be due right away.
+            if !full && !wait(&mut events, &shutdown, settings.poll_interval).await {
+                break;
+            }
+        }
+        tracing::debug!("outbox worker stopped");
+    })
+}
+
+/// Waits for a wake-up; false when shutting down.
+async fn wait(
+    events: &mut Receiver<BrokerEvent>,
+    shutdown: &CancellationToken,
+    poll: Duration,
+) -> bool {
+    let deadline = tokio::time::sleep(poll);
+    tokio::pin!(deadline);
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return false,
+            _ = &mut deadline => return true,
+            event = events.recv(), if !closed => match event {
+                Ok(BrokerEvent::Notify { topic, .. }) if topic == TOPIC => return true,
+                Ok(BrokerEvent::Resync) | Err(RecvError::Lagged(_)) => return true,
+                Ok(BrokerEvent::Notify { .. }) => {}
+                Err(RecvError::Closed) => closed = true,
+            },
+        }
+    }
+}
+
+struct PassOutcome {
+    claimed: usize,
+    sent: usize,
+}
+
+async fn pass(
+    pool: &Pool,
+    keys: &DataKeys,
+    sender: &dyn Sender,
+    settings: &Settings,
+) -> anyhow::Result<PassOutcome> {
+    let claimed = {
+        let mut conn = pool.get().await.context("outbox: no database connection")?;
+        outbox::claim_due(&mut conn, settings.batch, settings.lease)
+            .await
+            .context("outbox: claiming due messages")?
+    };
+    let total = claimed.len();
+    let mut attempts: FuturesUnordered<_> = claimed
+        .into_iter()
+        .map(|row| attempt(keys, sender, settings.send_timeout, row))
+        .collect();
+    let (mut sent, mut failure) = (0, None);
+    // Record each outcome as soon as it is known, so a crash mid-batch re-sends as little as possible.
+    while let Some((row, outcome)) = attempts.next().await {
+        match record(pool, settings, &row, outcome).await {
+            Ok(delivered) => sent += usize::from(delivered),
+            Err(e) => {
+                tracing::error!(
+                    message_id = row.id,
+                    error = format!("{e:#}"),
+                    "outbox: outcome not recorded"
+                );
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(PassOutcome {
+            claimed: total,
+            sent,
+        }),
+    }
+}
+
+/// Opens and sends one claimed message; the error text is safe to store.
+async fn attempt(
+    keys: &DataKeys,
+    sender: &dyn Sender,
+    timeout: Duration,
+    row: Claimed,
+) -> (Claimed, Result<(), String>) {
+    let msg = match keys.open(&row.payload_ciphertext) {
+        Err(_) => {
+            return (
+                row,
+                Err("payload cannot be opened with the configured keys".into()),
+            );
+        }
+        Ok(json) => match serde_json::from_slice::<Message>(&json) {
+            Ok(msg) => msg,
+            Err(_) => return (row, Err("payload is not a valid message".into())),
+        },
+    };
+    let send = AssertUnwindSafe(sender.send(row.id, &msg)).catch_unwind();
+    let outcome = match tokio::time::timeout(timeout, send).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(_panic)) => Err("sender panicked".into()),
+        Err(_) => Err(format!("timed out after {timeout:?}")),
+    };
+    (row, outcome)
+}
+
+/// Marks the message sent, or schedules its retry; true when it was delivered.
+async fn record(
+    pool: &Pool,
+    settings: &Settings,
+    row: &Claimed,
+    outcome: Result<(), String>,
+) -> anyhow::Result<bool> {
+    let mut conn = pool.get().await.context("outbox: no database connection")?;
+    let channel = row.channel.clone();
+    match outcome {
+        Ok(()) => {
+            outbox::mark_sent(&mut conn, row.id).await?;
+            metrics::counter!("portico_messages_sent_total", "channel" => channel).increment(1);
+            tracing::debug!(message_id = row.id, "outbox: message delivered");
+            Ok(true)
+        }
+        Err(error) => {
+            let failures = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
+            let retry_in = settings.backoff.delay(failures);
+            outbox::mark_failed(&mut conn, row.id, &error, retry_in).await?;
+            metrics::counter!("portico_message_failures_total", "channel" => channel).increment(1);
+            tracing::warn!(message_id = row.id, failures, ?retry_in, %error, "outbox: delivery failed; will retry");
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        let b = Backoff::default();
+        for _ in 0..50 {
+            let first = b.delay(1);
+            assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1));
+            let third = b.delay(3);
+            assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
+            assert!(b.delay(40) <= Duration::from_secs(300));
+            assert!(b.delay(40) >= Duration::from_secs(150));
+            assert!(b.delay(u32::MAX) <= Duration::from_secs(300));
+        }
+    }
+
+    #[test]
+    fn default_lease_outlasts_a_send() {
+        let s = Settings::default();
+        assert!(s.lease > s.send_timeout);
+        assert!(s.send_timeout > super::super::sender::WEBHOOK_TIMEOUT);
+    }
+}
