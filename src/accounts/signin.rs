@@ -229,6 +229,13 @@ impl Accounts {
             store::account_by_username(&mut conn, identifier).await?
         };
         let account = account.filter(|a| a.status != "erased");
+        // One account has several identifiers (phone, email, username): it is throttled as itself too.
+        let account_subject = account
+            .as_ref()
+            .map(|a| self.keys.pseudonym("login-account", a.id.to_string().as_bytes()));
+        if let Some(a) = &account_subject {
+            throttle::check(&mut conn, a, throttle::FREE_FAILURES).await?;
+        }
         let verdict = password::verify(
             password_text,
             account.as_ref().and_then(|a| a.password_hash.as_deref()),
@@ -246,6 +253,9 @@ impl Accounts {
                         .await?;
                 }
                 throttle::clear(conn, &subject).await?;
+                if let Some(a) = &account_subject {
+                    throttle::clear(conn, a).await?;
+                }
                 Ok(Ok(this
                     .open_session(conn, account.id, "password", device, client)
                     .await?))
@@ -254,6 +264,9 @@ impl Accounts {
                 let mut subjects: Vec<&[u8]> = vec![&subject];
                 if let Some(c) = &client_subject {
                     subjects.push(c);
+                }
+                if let Some(a) = &account_subject {
+                    subjects.push(a);
                 }
                 throttle::fail(conn, &subjects).await?;
                 if let Some(account) = &account {
