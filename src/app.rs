@@ -87,12 +87,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let tls = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::http::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if state.config.graphiql {
         tracing::info!(
-            "Portico is serving GraphQL at http://{local}/graphql and GraphiQL at http://{local}/graphiql"
+            "Portico is serving GraphQL at {scheme}://{local}/graphql and GraphiQL at {scheme}://{local}/graphiql"
         );
     } else {
-        tracing::info!("Portico is serving GraphQL at http://{local}/graphql");
+        tracing::info!("Portico is serving GraphQL at {scheme}://{local}/graphql");
     }
     let webhooks = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -105,9 +110,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.broker.clone(),
         state.shutdown.clone(),
     );
-    serve_on(listener, state, shutdown_signal()).await?;
+    // Views and clicks move from `view_events` into the counters every few seconds.
+    let rollup = crate::content::views::start_rollup(state.pool.clone(), state.shutdown.clone());
+    match tls {
+        Some(tls) => serve_tls_on(listener, tls, state, shutdown_signal()).await?,
+        None => serve_on(listener, state, shutdown_signal()).await?,
+    }
     // `serve_on` cancelled `shutdown`; let a delivery pass in progress finish and record its outcomes.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), outbox).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rollup).await;
     Ok(())
 }
 
@@ -122,6 +133,29 @@ pub async fn serve_on(
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        token.cancel();
+    })
+    .await?;
+    Ok(())
+}
+
+/// Serves `state` over HTTPS on `listener` until `signal` completes.
+pub async fn serve_tls_on(
+    listener: tokio::net::TcpListener,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    state: AppState,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = state.shutdown.clone();
+    let router = crate::http::router(state);
+    let listener = crate::http::tls::TlsListener::new(listener, tls)?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<crate::http::tls::TlsPeer>(),
     )
     .with_graceful_shutdown(async move {
         signal.await;

@@ -28,7 +28,7 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
-    /// Load realistic demonstration data (accounts in English and Chinese) into the database.
+    /// Load realistic demonstration data (members, works, articles and collections, in English and Chinese).
     DemoData,
 }
 
@@ -80,8 +80,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::DemoData => {
             let state = crate::app::AppState::start(config).await?;
-            let n = crate::demo::load(&state.pool).await?;
-            println!("loaded {n} demonstration accounts");
+            let report = crate::demo::load(&state.pool).await?;
+            println!("{report}");
             Ok(())
         }
         Command::Schema => unreachable!("handled above"),

@@ -80,6 +80,28 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A copy for errors shared behind an `Arc` (dataloader results): internals keep their message only.
+    pub fn clone_internal(&self) -> AppError {
+        match self {
+            AppError::Unauthenticated => AppError::Unauthenticated,
+            AppError::WrongCredentials => AppError::WrongCredentials,
+            AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
+            AppError::BadUserInput { field, message } => AppError::BadUserInput {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            AppError::NotFound(m) => AppError::NotFound(m.clone()),
+            AppError::RateLimited {
+                retry_after_seconds,
+            } => AppError::RateLimited {
+                retry_after_seconds: *retry_after_seconds,
+            },
+            AppError::Internal(e) => AppError::Internal(anyhow::anyhow!("{e:#}")),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         AppError::Internal(e.into())

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod demo;
 pub mod error;

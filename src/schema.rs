@@ -5,12 +5,18 @@ use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Ob
 use crate::accounts::Accounts;
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, ThirdPartyMutation, User};
 use crate::config::Config;
+use crate::content::graphql::events::EventsMutation;
+use crate::content::graphql::search::SearchQuery;
+use crate::content::graphql::{ArticleNode, ContentMutation, ContentQuery, WorkNode};
 use crate::db::Pool;
 use crate::graphql::ids;
 use crate::privacy::crypto::DataKeys;
 use crate::privacy::graphql::{PrivacyPolicy, PrivacyQuery};
 use crate::realtime::broker::Broker;
-use crate::realtime::graphql::RealtimeSubscription;
+use crate::realtime::graphql::{
+    Incident, Notification, RealtimeMutation, RealtimeQuery, RealtimeSubscription,
+    SecurityAnnouncement,
+};
 
 /// Every type with a global id.
 // A `Node` lives for one field resolution; boxing the larger variants would buy nothing.
@@ -24,6 +30,11 @@ use crate::realtime::graphql::RealtimeSubscription;
 pub enum Node {
     PrivacyPolicy(PrivacyPolicy),
     User(User),
+    Work(WorkNode),
+    Article(ArticleNode),
+    Notification(Notification),
+    Incident(Incident),
+    SecurityAnnouncement(SecurityAnnouncement),
 }
 
 #[derive(Default)]
@@ -47,6 +58,36 @@ impl NodeQuery {
                     .map(Node::User),
                 Err(_) => None,
             },
+            "Work" => match key.parse() {
+                Ok(id) => crate::content::graphql::work_by_id(ctx, id)
+                    .await?
+                    .map(Node::Work),
+                Err(_) => None,
+            },
+            "Article" => match key.parse() {
+                Ok(id) => crate::content::graphql::article_by_id(ctx, id)
+                    .await?
+                    .map(Node::Article),
+                Err(_) => None,
+            },
+            "Notification" => match key.parse() {
+                Ok(id) => crate::realtime::graphql::notification_node(ctx, id)
+                    .await?
+                    .map(Node::Notification),
+                Err(_) => None,
+            },
+            "Incident" => match key.parse() {
+                Ok(id) => crate::realtime::graphql::incident_node(ctx, id)
+                    .await?
+                    .map(Node::Incident),
+                Err(_) => None,
+            },
+            "SecurityAnnouncement" => match key.parse() {
+                Ok(id) => crate::realtime::graphql::announcement_node(ctx, id)
+                    .await?
+                    .map(Node::SecurityAnnouncement),
+                Err(_) => None,
+            },
             _ => None,
         })
     }
@@ -54,11 +95,24 @@ impl NodeQuery {
 
 /// The root query type: everything a visitor, member, staff member or partner can read.
 #[derive(MergedObject, Default)]
-pub struct Query(AccountsQuery, PrivacyQuery, NodeQuery);
+pub struct Query(
+    AccountsQuery,
+    ContentQuery,
+    SearchQuery,
+    PrivacyQuery,
+    RealtimeQuery,
+    NodeQuery,
+);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountsMutation, ThirdPartyMutation);
+pub struct Mutation(
+    AccountsMutation,
+    ThirdPartyMutation,
+    ContentMutation,
+    EventsMutation,
+    RealtimeMutation,
+);
 
 /// The root subscription type: live updates over WebSocket.
 #[derive(MergedSubscription, Default)]
@@ -84,6 +138,10 @@ pub fn build(
 ) -> PorticoSchema {
     let limits = &config.limits;
     let mut b = builder()
+        .data(crate::realtime::feed::Feed::start(
+            pool.clone(),
+            broker.clone(),
+        ))
         .data(pool)
         .data(broker)
         .data(keys)
@@ -105,4 +163,31 @@ pub fn build(
 /// The SDL of the schema (what `portico schema` prints and `schema.graphql` holds).
 pub fn sdl() -> String {
     builder().finish().sdl()
+}
+
+/// Adds what every request carries besides its viewer: fresh dataloaders (per request, so nothing one
+/// viewer may see is cached for another), spawned inside the request's scope so their SQL is counted.
+pub fn with_loaders(
+    request: async_graphql::Request,
+    pool: &Pool,
+    viewer: &crate::graphql::viewer::Viewer,
+) -> async_graphql::Request {
+    use crate::telemetry::spawn_in_scope;
+    use async_graphql::dataloader::{DataLoader, HashMapCache};
+    let cached = HashMapCache::default;
+    let users = crate::accounts::loaders::UserLoader { pool: pool.clone() };
+    let works = crate::content::loaders::WorkLoader { pool: pool.clone() };
+    let articles = crate::content::loaders::ArticleLoader { pool: pool.clone() };
+    let mut request = request
+        .data(DataLoader::with_cache(users, spawn_in_scope, cached()))
+        .data(DataLoader::with_cache(works, spawn_in_scope, cached()))
+        .data(DataLoader::with_cache(articles, spawn_in_scope, cached()));
+    if let Some(signed_in) = &viewer.account {
+        let collected = crate::content::loaders::CollectedLoader {
+            pool: pool.clone(),
+            account_id: signed_in.account_id,
+        };
+        request = request.data(DataLoader::with_cache(collected, spawn_in_scope, cached()));
+    }
+    request
 }

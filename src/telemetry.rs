@@ -122,6 +122,10 @@ fn describe_metrics() {
     );
     describe_counter!("portico_errors_total", "GraphQL errors by extensions.code");
     describe_counter!("portico_sql_statements_total", "SQL statements executed");
+    describe_histogram!(
+        "portico_graphql_sql_statements_per_request",
+        "SQL statements one GraphQL request ran"
+    );
     describe_gauge!("portico_db_pool_size", "connections in the pool");
     describe_gauge!("portico_db_pool_available", "idle connections in the pool");
     describe_gauge!(

@@ -1,10 +1,15 @@
-//! Security events: what happened to an account's security, kept per account and readable by its owner.
+//! Security events: what happened to an account's security, kept per account and readable by its owner. The
+//! kinds the owner should hear about at once (a new device, a password or binding change, a cancellation
+//! request, a reused refresh token) also post a notice to the account's notification stream, in the same
+//! transaction, through the realtime domain.
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::Accounts;
 use super::model::ClientInfo;
 use crate::db::schema::security_events as se;
+use crate::error::AppResult;
+use crate::realtime::service::{NewNotice, NoticeKind, post_notice};
 
 /// The kinds of security event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +26,7 @@ pub enum EventKind {
     ThirdPartyUnbound,
     SessionRevoked,
     RefreshTokenReused,
+    CancellationRequested,
 }
 
 impl EventKind {
@@ -38,12 +44,73 @@ impl EventKind {
             EventKind::ThirdPartyUnbound => "third_party_unbound",
             EventKind::SessionRevoked => "session_revoked",
             EventKind::RefreshTokenReused => "refresh_token_reused",
+            EventKind::CancellationRequested => "cancellation_requested",
         }
+    }
+
+    /// The notice the owner gets for this kind of event (title, body); `None` for kinds that are only logged.
+    pub fn notice(self, detail: &serde_json::Value) -> Option<(String, String)> {
+        const NOT_YOU: &str = "If this was not you, change your password at once and end the sessions you do not recognise.";
+        let provider = match detail["provider"].as_str() {
+            Some("wechat") => "WeChat",
+            Some("weibo") => "Weibo",
+            Some("qq") => "QQ",
+            _ => "third-party",
+        };
+        let (title, body) = match self {
+            EventKind::NewDevice => {
+                let device = match detail["device"].as_str() {
+                    Some(d) if !d.is_empty() => format!(" (\"{d}\")"),
+                    _ => String::new(),
+                };
+                (
+                    "New sign-in to your account".to_string(),
+                    format!("Your account was signed in from a device it had not used before{device}. {NOT_YOU}"),
+                )
+            }
+            EventKind::PasswordChanged => (
+                "Your password was changed".into(),
+                format!("The password of your account was changed and your other sessions were signed out. {NOT_YOU}"),
+            ),
+            EventKind::PasswordReset => (
+                "Your password was reset".into(),
+                format!("The password of your account was reset with a verification code and every session was signed out. {NOT_YOU}"),
+            ),
+            EventKind::EmailBound => (
+                "An email address was bound to your account".into(),
+                format!("An email address was bound to your account and can now be used to sign in. {NOT_YOU}"),
+            ),
+            EventKind::EmailUnbound => (
+                "The email address was removed from your account".into(),
+                format!("The email address bound to your account was removed; it can no longer be used to sign in. {NOT_YOU}"),
+            ),
+            EventKind::ThirdPartyBound => (
+                format!("A {provider} account was bound to your account"),
+                format!("A {provider} account was bound to your account and can now be used to sign in. {NOT_YOU}"),
+            ),
+            EventKind::ThirdPartyUnbound => (
+                format!("A {provider} account was unbound from your account"),
+                format!("The {provider} account bound to your account was removed; it can no longer be used to sign in. {NOT_YOU}"),
+            ),
+            EventKind::CancellationRequested => (
+                "Your account is scheduled for cancellation".into(),
+                "Cancellation of your account was requested. It will be cancelled when the waiting period ends \
+                 unless the request is revoked. If this was not you, revoke the request and change your password."
+                    .into(),
+            ),
+            EventKind::RefreshTokenReused => (
+                "A session was ended to protect your account".into(),
+                format!("A sign-in token of one of your sessions was used twice, which can mean someone copied it, so that session was ended. {NOT_YOU}"),
+            ),
+            _ => return None,
+        };
+        Some((title, body))
     }
 }
 
 impl Accounts {
-    /// Records a security event inside the caller's transaction.
+    /// Records a security event inside the caller's transaction; the notice-worthy kinds also post a notice
+    /// to the account (announced to its subscriptions when the transaction commits).
     pub async fn record_event(
         &self,
         conn: &mut AsyncPgConnection,
@@ -51,9 +118,10 @@ impl Accounts {
         kind: EventKind,
         detail: serde_json::Value,
         client: &ClientInfo,
-    ) -> diesel::QueryResult<()> {
+    ) -> AppResult<()> {
         use diesel::ExpressionMethods;
-        diesel::insert_into(se::table)
+        let notice = kind.notice(&detail);
+        let event_id: i64 = diesel::insert_into(se::table)
             .values((
                 se::account_id.eq(account_id),
                 se::kind.eq(kind.as_str()),
@@ -61,8 +129,19 @@ impl Accounts {
                 se::client_addr_hash.eq(self.client_hash(client)),
                 se::user_agent.eq(truncate(&client.user_agent, 256)),
             ))
-            .execute(conn)
+            .returning(se::id)
+            .get_result(conn)
             .await?;
+        if let Some((title, body)) = notice {
+            let notice = NewNotice {
+                account_id,
+                kind: NoticeKind::AccountSecurity,
+                title,
+                body,
+                refs: serde_json::json!({ "securityEvent": event_id, "event": kind.as_str() }),
+            };
+            post_notice(conn, &notice).await?;
+        }
         Ok(())
     }
 }

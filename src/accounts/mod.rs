@@ -1,9 +1,11 @@
 //! Accounts: registration, sign-in (password, SMS code, WeChat/Weibo/QQ), verification codes, passwords,
 //! tokens and sessions, the profile and its visibility, email binding, roles and security events.
 
+pub mod audience;
 pub mod codes;
 pub mod events;
 pub mod graphql;
+pub mod loaders;
 pub mod model;
 pub mod oauth;
 pub mod password;

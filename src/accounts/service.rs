@@ -6,6 +6,8 @@ use crate::graphql::viewer::Role;
 
 use super::store;
 
+pub use super::audience::{Audience, DATA_CATEGORIES, audience_sql};
+
 /// Grants `role` to the account named `username` (used by `portico users grant-role`).
 pub async fn grant_role(pool: &Pool, username: &str, role: &str) -> AppResult<()> {
     let Some(role) = Role::parse(role) else {

@@ -147,6 +147,7 @@ impl Accounts {
                     });
                 }
             };
+            crate::content::service::index_account(conn, account_id, &r.username).await?;
             diesel::insert_into(profiles::table)
                 .values(profiles::account_id.eq(account_id))
                 .execute(conn)
@@ -230,9 +231,10 @@ impl Accounts {
         };
         let account = account.filter(|a| a.status != "erased");
         // One account has several identifiers (phone, email, username): it is throttled as itself too.
-        let account_subject = account
-            .as_ref()
-            .map(|a| self.keys.pseudonym("login-account", a.id.to_string().as_bytes()));
+        let account_subject = account.as_ref().map(|a| {
+            self.keys
+                .pseudonym("login-account", a.id.to_string().as_bytes())
+        });
         if let Some(a) = &account_subject {
             throttle::check(&mut conn, a, throttle::FREE_FAILURES).await?;
         }

@@ -235,6 +235,7 @@ impl Accounts {
                 .returning(accounts::id)
                 .get_result(conn)
                 .await?;
+            crate::content::service::index_account(conn, account_id, &username).await?;
             diesel::insert_into(profiles::table)
                 .values((
                     profiles::account_id.eq(account_id),

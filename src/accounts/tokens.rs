@@ -89,6 +89,23 @@ impl TokenKeys {
 
     /// Verifies an access token; returns (account id, session id).
     pub fn verify(&self, token: &str) -> Result<(i64, i64), TokenError> {
+        let claims = self.verify_claims(token)?;
+        let account = claims
+            .sub
+            .parse()
+            .map_err(|_| TokenError::Header("malformed subject".into()))?;
+        Ok((account, claims.sid))
+    }
+
+    /// When a valid access token expires (unix seconds); `None` for a token [`TokenKeys::verify`] refuses.
+    /// A WebSocket authenticated with the token closes then.
+    pub fn expires_at(&self, token: &str) -> Option<i64> {
+        let claims = self.verify_claims(token).ok()?;
+        claims.sub.parse::<i64>().ok().map(|_| claims.exp)
+    }
+
+    /// Checks the header and the claims of an access token.
+    fn verify_claims(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::Header(format!(
@@ -103,12 +120,7 @@ impl TokenKeys {
             return Err(TokenError::Header("not an access token".into()));
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
-        let account = data
-            .claims
-            .sub
-            .parse()
-            .map_err(|_| TokenError::Header("malformed subject".into()))?;
-        Ok((account, data.claims.sid))
+        Ok(data.claims)
     }
 }
 
@@ -143,6 +155,10 @@ mod tests {
         let (token, exp) = k.issue(7, 42, now());
         assert!(exp > now());
         assert_eq!(k.verify(&token).unwrap(), (7, 42));
+        assert_eq!(k.expires_at(&token), Some(exp));
+        assert_eq!(k.expires_at("not a token"), None);
+        let (old, _) = k.issue(7, 42, now() - 3600);
+        assert_eq!(k.expires_at(&old), None);
     }
 
     #[test]

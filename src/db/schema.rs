@@ -1,6 +1,15 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     accounts (id) {
         id -> Int8,
         username -> Text,
@@ -19,6 +28,38 @@ diesel::table! {
         city -> Text,
         adult_confirmed_at -> Nullable<Timestamptz>,
         status -> Text,
+        search -> Tsvector,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    articles (id) {
+        id -> Int8,
+        author_id -> Int8,
+        title -> Text,
+        summary -> Nullable<Text>,
+        body_markdown -> Text,
+        body_html -> Text,
+        tags -> Array<Nullable<Text>>,
+        draft -> Bool,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        view_count -> Int8,
+        click_count -> Int8,
+        search -> Tsvector,
+    }
+}
+
+diesel::table! {
+    collections (account_id, work_id) {
+        account_id -> Int8,
+        work_id -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -38,10 +79,62 @@ diesel::table! {
 }
 
 diesel::table! {
+    incident_updates (id) {
+        id -> Int8,
+        incident_id -> Int8,
+        event -> Text,
+        note -> Text,
+        changes -> Jsonb,
+        by_account -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> Int8,
+        title -> Text,
+        description -> Text,
+        severity -> Text,
+        status -> Text,
+        data_categories -> Array<Nullable<Text>>,
+        cause -> Text,
+        possible_harm -> Text,
+        remedial_measures -> Text,
+        user_actions -> Text,
+        contact -> Text,
+        scope -> Jsonb,
+        announced -> Bool,
+        declared_by -> Nullable<Int8>,
+        declared_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+        resolution_note -> Nullable<Text>,
+        affected_count -> Int8,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         subject -> Bytea,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        account_id -> Int8,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        incident_id -> Nullable<Int8>,
+        incident_update_id -> Nullable<Int8>,
+        refs -> Jsonb,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        acknowledged_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -179,8 +272,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    view_events (id) {
+        id -> Int8,
+        target_kind -> Text,
+        target_id -> Int8,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    work_categories (key) {
+        key -> Text,
+        title -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    works (id) {
+        id -> Int8,
+        author_id -> Int8,
+        title -> Text,
+        description -> Nullable<Text>,
+        category -> Text,
+        images -> Jsonb,
+        tags -> Array<Nullable<Text>>,
+        draft -> Bool,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        view_count -> Int8,
+        click_count -> Int8,
+        collection_count -> Int8,
+        search -> Tsvector,
+    }
+}
+
+diesel::joinable!(articles -> accounts (author_id));
+diesel::joinable!(collections -> accounts (account_id));
+diesel::joinable!(collections -> works (work_id));
 diesel::joinable!(consent_records -> accounts (account_id));
 diesel::joinable!(consent_records -> policy_versions (policy_version_id));
+diesel::joinable!(incident_updates -> accounts (by_account));
+diesel::joinable!(incident_updates -> incidents (incident_id));
+diesel::joinable!(incidents -> accounts (declared_by));
+diesel::joinable!(notifications -> accounts (account_id));
+diesel::joinable!(notifications -> incident_updates (incident_update_id));
+diesel::joinable!(notifications -> incidents (incident_id));
 diesel::joinable!(oauth_states -> accounts (account_id));
 diesel::joinable!(policy_purposes -> policy_versions (policy_version_id));
 diesel::joinable!(policy_versions -> accounts (published_by));
@@ -189,11 +333,18 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(security_events -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(third_party_bindings -> accounts (account_id));
+diesel::joinable!(works -> accounts (author_id));
+diesel::joinable!(works -> work_categories (category));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    articles,
+    collections,
     consent_records,
+    incident_updates,
+    incidents,
     login_failures,
+    notifications,
     oauth_states,
     outbox_messages,
     policy_purposes,
@@ -204,4 +355,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     third_party_bindings,
     verification_codes,
+    view_events,
+    work_categories,
+    works,
 );

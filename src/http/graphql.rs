@@ -115,9 +115,8 @@ pub async fn get(
     };
     match params::from_query_string(raw.as_deref().unwrap_or("")) {
         Ok(p) => {
-            run_one(&state, &headers, &client, Method::GET, media, p)
-                .await
-                .0
+            let (res, body) = run_one(&state, &headers, &client, Method::GET, media, p).await;
+            super::caching::public_get(&headers, res, &body).await
         }
         Err(message) => request_error(
             media,
@@ -211,8 +210,11 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
     Ok(())
 }
 
-/// Resolves the viewer from the `Authorization` header.
-async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, crate::error::AppError> {
+/// Resolves the viewer from the `Authorization` header or the access cookie (also used by the beacon).
+pub(crate) async fn viewer(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Viewer, crate::error::AppError> {
     let token = match headers.get(header::AUTHORIZATION) {
         None => cookie(headers, ACCESS_COOKIE),
         Some(v) => {
@@ -375,11 +377,15 @@ async fn run_one(
         }
     };
 
-    let mut request = async_graphql::Request::new(p.query)
-        .variables(Variables::from_json(serde_json::Value::Object(p.variables)))
-        .data(viewer)
-        .data(client.clone())
-        .data(token_delivery(headers));
+    let mut request =
+        crate::schema::with_loaders(async_graphql::Request::new(p.query), &state.pool, &viewer)
+            .variables(Variables::from_json(serde_json::Value::Object(p.variables)))
+            .data(viewer)
+            .data(client.clone())
+            .data(token_delivery(headers))
+            .data(crate::content::views::CookieConsent::from_cookie(
+                cookie(headers, crate::content::views::CONSENT_COOKIE).as_deref(),
+            ));
     request.operation_name = p.operation_name;
     request.set_parsed_query(doc);
     let op_label = metric_label(analysis.operation_name.as_deref());
@@ -412,12 +418,22 @@ async fn run_one(
     } else {
         StatusCode::OK
     };
+    let statements = crate::telemetry::RequestScope::current()
+        .map(|s| s.statements())
+        .unwrap_or(0);
+    metrics::histogram!("portico_graphql_sql_statements_per_request").record(statements as f64);
     let body = serde_json::to_value(&response).expect("responses serialise");
     let mut res = json_response(
         media,
         status,
         serde_json::to_vec(&body).expect("responses serialise"),
     );
+    if !state.config.is_production()
+        && let Ok(v) = HeaderValue::from_str(&statements.to_string())
+    {
+        // The per-request SQL statement count, for developers and the statement-count tests.
+        res.headers_mut().insert("x-sql-statements", v);
+    }
     for (name, value) in response.http_headers.iter() {
         res.headers_mut().append(name.clone(), value.clone());
     }

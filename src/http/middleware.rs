@@ -33,7 +33,12 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         addr: req
             .extensions()
             .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip()),
+            .map(|c| c.0.ip())
+            .or_else(|| {
+                req.extensions()
+                    .get::<ConnectInfo<super::tls::TlsPeer>>()
+                    .map(|c| c.0.0.ip())
+            }),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -45,9 +50,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     };
     req.extensions_mut().insert(client);
     let route = match req.uri().path() {
-        p @ ("/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" | "/graphiql") => {
-            p.to_string()
-        }
+        p @ ("/graphql" | "/graphql/ws" | "/healthz" | "/readyz" | "/metrics" | "/graphiql"
+        | "/beacon.gif") => p.to_string(),
         p if p.starts_with("/graphiql/") => "/graphiql/*".into(),
         _ => "other".into(),
     };

@@ -1,12 +1,16 @@
-//! The HTTP surface: `/graphql` (GET, POST), `/graphql/ws`, `/graphiql`, `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP surface: `/graphql` (GET, POST), `/graphql/ws`, `/graphiql`, `/beacon.gif`, `/healthz`, `/readyz`,
+//! `/metrics`.
 
 pub mod analysis;
+pub mod beacon;
+pub mod caching;
 pub mod graphiql;
 pub mod graphql;
 mod health;
 mod middleware;
 pub mod origin;
 pub mod params;
+pub mod tls;
 pub mod ws;
 
 use axum::Router;
@@ -27,6 +31,7 @@ pub fn router(state: AppState) -> Router {
                 .fallback(graphql::method_not_allowed),
         )
         .route("/graphql/ws", get(ws::handler))
+        .route("/beacon.gif", get(beacon::beacon))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));

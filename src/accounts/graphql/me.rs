@@ -11,6 +11,7 @@ use crate::accounts::{phone, store};
 use crate::error::AppError;
 use crate::graphql::ids;
 use crate::graphql::viewer::Viewer;
+use crate::realtime;
 
 /// The signed-in account, with what only its owner may see: the masked phone number, the email address,
 /// sessions, bindings, consents and security events.
@@ -55,7 +56,8 @@ pub struct Session {
 pub struct SecurityEvent {
     pub id: ID,
     /// registered, sign_in, sign_in_failed, new_device, password_changed, password_reset, email_bound,
-    /// email_unbound, third_party_bound, third_party_unbound, session_revoked, refresh_token_reused.
+    /// email_unbound, third_party_bound, third_party_unbound, session_revoked, refresh_token_reused,
+    /// cancellation_requested.
     pub kind: String,
     pub detail: async_graphql::Json<serde_json::Value>,
     pub user_agent: String,
@@ -200,6 +202,43 @@ impl Me {
     /// True when a newer policy version adds or changes a purpose this account has not answered.
     async fn needs_reconsent(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(crate::privacy::service::needs_reconsent(&accounts(ctx).pool, self.account.id).await?)
+    }
+    /// Works this account collected, most recently collected first.
+    async fn collections(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::content::graphql::WorkConnection> {
+        Ok(crate::content::graphql::lists::collections(ctx, self.account.id, first, after).await?)
+    }
+    /// Notifications to this account (security incidents, account security, social, announcements), newest
+    /// first; `after` is a notification cursor, and `unacknowledgedOnly: true` leaves out acknowledged ones.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
+        after: Option<String>,
+        unacknowledged_only: Option<bool>,
+    ) -> async_graphql::Result<realtime::graphql::NotificationConnection> {
+        let first = realtime::service::page_size(first)?;
+        let after = after
+            .map(|c| realtime::service::parse_cursor(&c, "after"))
+            .transpose()?;
+        let pool = &accounts(ctx).pool;
+        let (notices, more) = realtime::service::notifications_page(
+            pool,
+            self.account.id,
+            first,
+            after,
+            unacknowledged_only.unwrap_or(false),
+        )
+        .await?;
+        Ok(realtime::graphql::notification_connection(
+            notices,
+            after.is_some(),
+            more,
+        ))
     }
     /// Security events, newest first.
     async fn security_events(

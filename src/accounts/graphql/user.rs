@@ -73,6 +73,40 @@ impl User {
     async fn equipment(&self) -> Option<&str> {
         self.field("equipment", &self.profile.equipment)
     }
+    /// Their published works, newest first.
+    async fn works(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::content::graphql::WorkConnection> {
+        let filter = crate::content::store::WorkFilter {
+            author_id: Some(self.account.id),
+            ..Default::default()
+        };
+        Ok(
+            crate::content::graphql::lists::works(ctx, first, after, Default::default(), filter)
+                .await?,
+        )
+    }
+    /// Their published articles, newest first.
+    async fn articles(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::content::graphql::lists::ArticleConnection> {
+        Ok(
+            crate::content::graphql::lists::articles(
+                ctx,
+                first,
+                after,
+                Some(self.account.id),
+                None,
+            )
+            .await?,
+        )
+    }
     /// Personal labels; null when private.
     async fn labels(&self) -> Option<Vec<String>> {
         self.public("labels").then(|| self.profile.labels())

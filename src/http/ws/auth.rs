@@ -33,12 +33,13 @@ pub fn upgrade_credentials(headers: &HeaderMap) -> Result<Option<String>, Malfor
     }
 }
 
-/// Resolves the viewer for a `connection_init` with `payload` on a socket upgraded with `upgrade`.
+/// Resolves the viewer for a `connection_init` with `payload` on a socket upgraded with `upgrade`, with the
+/// moment its access token expires (unix seconds; `None` for visitors).
 pub async fn authenticate(
     state: &AppState,
     payload: Option<&Map<String, Value>>,
     upgrade: &Result<Option<String>, Malformed>,
-) -> Result<Viewer, InitRefused> {
+) -> Result<(Viewer, Option<i64>), InitRefused> {
     let from_payload =
         payload.and_then(|p| p.get("authorization").or_else(|| p.get("Authorization")));
     let token = match from_payload {
@@ -48,7 +49,16 @@ pub async fn authenticate(
     }
     .map_err(|Malformed| InitRefused::Forbidden)?;
     match state.accounts.authenticate(token.as_deref()).await {
-        Ok(viewer) => Ok(viewer),
+        Ok(viewer) => {
+            let expires_at = token
+                .as_deref()
+                .and_then(|t| state.accounts.tokens.expires_at(t));
+            // Token checks allow a few seconds of clock skew; a socket is not opened on a token already past.
+            if expires_at.is_some_and(|exp| exp <= chrono::Utc::now().timestamp()) {
+                return Err(InitRefused::Forbidden);
+            }
+            Ok((viewer, expires_at))
+        }
         Err(AppError::Internal(e)) => {
             tracing::error!(error = ?e, "websocket: authenticating connection_init failed");
             Err(InitRefused::Internal)

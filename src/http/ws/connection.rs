@@ -1,5 +1,6 @@
-//! One socket's life: initialisation (with its timeout), the operations it runs, legacy keep-alives, and a
-//! clean close (with a code and reason, then the client's close reply) whichever side ends it.
+//! One socket's life: initialisation (with its timeout), the operations it runs, legacy keep-alives, the
+//! expiry of the access token it was acknowledged with (close 4403, so the client signs in again and resumes),
+//! and a clean close (with a code and reason, then the client's close reply) whichever side ends it.
 //!
 //! The socket is owned by one task. Its operations run in a [`SelectAll`] polled by that task, each wrapped in
 //! an [`Abortable`] so `complete`/`stop` ends exactly that operation; a slow client therefore only ever slows
@@ -46,6 +47,7 @@ enum Flow {
 enum Input {
     Shutdown,
     InitTimeout,
+    TokenExpired,
     KeepAlive,
     Frame(Option<Result<Message, axum::Error>>),
     Operation(String, u64, Event),
@@ -69,6 +71,8 @@ pub struct Connection {
     init_received: bool,
     /// Set once the connection is acknowledged.
     viewer: Option<Viewer>,
+    /// When the acknowledged access token expires (taken by the run loop to arm its timer).
+    expires_at: Option<Instant>,
     operations: SelectAll<BoxStream<'static, (String, u64, Event)>>,
     running: HashMap<String, Running>,
     serial: u64,
@@ -88,6 +92,7 @@ impl Connection {
             upgrade_token,
             init_received: false,
             viewer: None,
+            expires_at: None,
             operations: SelectAll::new(),
             running: HashMap::new(),
             serial: 0,
@@ -100,13 +105,21 @@ impl Connection {
         let shutdown = self.state.shutdown.clone();
         let init_deadline = tokio::time::sleep(self.state.config.ws_init_timeout);
         tokio::pin!(init_deadline);
+        let token_expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+        tokio::pin!(token_expiry);
+        let mut expiry_armed = false;
         let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let acknowledged = self.viewer.is_some();
+            if let Some(at) = self.expires_at.take() {
+                token_expiry.as_mut().reset(at);
+                expiry_armed = true;
+            }
             let input = tokio::select! {
                 _ = shutdown.cancelled() => Input::Shutdown,
                 _ = &mut init_deadline, if !acknowledged => Input::InitTimeout,
+                _ = &mut token_expiry, if expiry_armed => Input::TokenExpired,
                 _ = keep_alive.tick(), if acknowledged && self.protocol == Protocol::Legacy => {
                     Input::KeepAlive
                 }
@@ -118,6 +131,7 @@ impl Connection {
             let flow = match input {
                 Input::Shutdown => Flow::Close(Close::shutting_down()),
                 Input::InitTimeout => Flow::Close(Close::init_timeout()),
+                Input::TokenExpired => Flow::Close(Close::token_expired()),
                 Input::KeepAlive => self.send(server::keep_alive()).await,
                 Input::Frame(frame) => self.on_frame(frame).await,
                 Input::Operation(id, serial, event) => self.on_event(id, serial, event).await,
@@ -170,8 +184,9 @@ impl Connection {
         }
         let refused =
             match auth::authenticate(&self.state, payload.as_ref(), &self.upgrade_token).await {
-                Ok(viewer) => {
+                Ok((viewer, expires_at)) => {
                     self.viewer = Some(viewer);
+                    self.expires_at = expires_at.map(instant_of);
                     None
                 }
                 Err(InitRefused::Forbidden) => Some(("Forbidden", Close::forbidden())),
@@ -326,4 +341,12 @@ impl Connection {
         })
         .await;
     }
+}
+
+/// The instant a unix time (seconds) falls on; now when it has passed.
+fn instant_of(unix_seconds: i64) -> Instant {
+    let left = unix_seconds
+        .saturating_sub(chrono::Utc::now().timestamp())
+        .max(0);
+    Instant::now() + Duration::from_secs(left as u64)
 }

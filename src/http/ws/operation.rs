@@ -84,9 +84,13 @@ pub fn start(
         limits,
         state.config.introspection,
     )?;
-    let mut request = async_graphql::Request::new(payload.query)
-        .variables(Variables::from_json(Value::Object(payload.variables)))
-        .data(viewer);
+    let mut request = crate::schema::with_loaders(
+        async_graphql::Request::new(payload.query),
+        &state.pool,
+        &viewer,
+    )
+    .variables(Variables::from_json(Value::Object(payload.variables)))
+    .data(viewer);
     request.operation_name = payload.operation_name;
     request.set_parsed_query(doc);
     let kind = analysis.operation_type;

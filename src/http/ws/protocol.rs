@@ -236,6 +236,12 @@ impl Close {
         Close::new(4403, "Forbidden")
     }
 
+    /// 4403: the access token the connection was acknowledged with expired; the client signs in again and
+    /// resumes its subscriptions (`notifications(after:)` from its last cursor).
+    pub fn token_expired() -> Close {
+        Close::new(4403, "Forbidden: the access token expired")
+    }
+
     /// 4500: the server could not check `connection_init`.
     pub fn internal() -> Close {
         Close::new(4500, "Internal server error")

@@ -1,0 +1,217 @@
+//! Content mutations: publish, edit and delete works and articles; collect works.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+
+use super::work::{ArticleNode, WorkNode};
+use crate::content::model::Image;
+use crate::content::service::{self, ArticleDraft, WorkDraft};
+use crate::error::AppError;
+use crate::graphql::viewer::Viewer;
+use crate::graphql::{ids, pool};
+
+/// One image of a work.
+#[derive(InputObject)]
+pub struct ImageInput {
+    /// An http(s) URL.
+    pub url: String,
+    pub width: i32,
+    pub height: i32,
+}
+
+/// A new work.
+#[derive(InputObject)]
+pub struct PublishWorkInput {
+    /// 1 to 100 characters.
+    pub title: String,
+    /// At most 2000 characters.
+    pub description: Option<String>,
+    /// 1 to 20 images; the first is the cover.
+    pub images: Vec<ImageInput>,
+    /// At most 10 tags of at most 24 characters.
+    pub tags: Option<Vec<String>>,
+    /// One of `workCategories`.
+    pub category: String,
+    /// Save without publishing.
+    pub draft: Option<bool>,
+}
+
+/// Changes to a work; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateWorkInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub images: Option<Vec<ImageInput>>,
+    pub tags: Option<Vec<String>>,
+    pub category: Option<String>,
+    /// true makes it a draft again; false publishes it.
+    pub draft: Option<bool>,
+}
+
+/// A new article.
+#[derive(InputObject)]
+pub struct PublishArticleInput {
+    /// 1 to 120 characters.
+    pub title: String,
+    /// At most 500 characters.
+    pub summary: Option<String>,
+    /// Markdown; rendered to sanitised HTML.
+    pub body: String,
+    pub tags: Option<Vec<String>>,
+    pub draft: Option<bool>,
+}
+
+/// Changes to an article; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateArticleInput {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub draft: Option<bool>,
+}
+
+/// The outcome of a deletion.
+#[derive(SimpleObject)]
+pub struct Deleted {
+    /// The id of what was deleted.
+    pub id: ID,
+}
+
+fn images(list: Vec<ImageInput>) -> Vec<Image> {
+    list.into_iter()
+        .map(|i| Image {
+            url: i.url,
+            width: i.width,
+            height: i.height,
+        })
+        .collect()
+}
+
+fn me(ctx: &Context<'_>) -> Result<i64, AppError> {
+    Ok(Viewer::from_ctx(ctx).require()?.account_id)
+}
+
+#[derive(Default)]
+pub struct ContentMutation;
+
+/// Publishing and collecting.
+#[Object]
+impl ContentMutation {
+    /// Publishes a work (or saves a draft).
+    async fn publish_work(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishWorkInput,
+    ) -> async_graphql::Result<WorkNode> {
+        let account = me(ctx)?;
+        let d = WorkDraft {
+            title: Some(input.title),
+            description: input.description,
+            images: Some(images(input.images)),
+            tags: input.tags,
+            category: Some(input.category),
+            draft: input.draft,
+        };
+        Ok(WorkNode(Arc::new(
+            service::publish_work(pool(ctx), account, d).await?,
+        )))
+    }
+
+    /// Changes one of the viewer's works.
+    async fn update_work(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWorkInput,
+    ) -> async_graphql::Result<WorkNode> {
+        let account = me(ctx)?;
+        let id = ids::decode_i64(&id, "Work", "id")?;
+        let d = WorkDraft {
+            title: input.title,
+            description: input.description,
+            images: input.images.map(images),
+            tags: input.tags,
+            category: input.category,
+            draft: input.draft,
+        };
+        Ok(WorkNode(Arc::new(
+            service::update_work(pool(ctx), account, id, d).await?,
+        )))
+    }
+
+    /// Deletes one of the viewer's works.
+    async fn delete_work(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
+        let account = me(ctx)?;
+        let key = ids::decode_i64(&id, "Work", "id")?;
+        service::delete_work(pool(ctx), account, key).await?;
+        Ok(Deleted { id })
+    }
+
+    /// Publishes an article (or saves a draft).
+    async fn publish_article(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishArticleInput,
+    ) -> async_graphql::Result<ArticleNode> {
+        let account = me(ctx)?;
+        let d = ArticleDraft {
+            title: Some(input.title),
+            summary: input.summary,
+            body: Some(input.body),
+            tags: input.tags,
+            draft: input.draft,
+        };
+        Ok(ArticleNode(Arc::new(
+            service::publish_article(pool(ctx), account, d).await?,
+        )))
+    }
+
+    /// Changes one of the viewer's articles.
+    async fn update_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateArticleInput,
+    ) -> async_graphql::Result<ArticleNode> {
+        let account = me(ctx)?;
+        let id = ids::decode_i64(&id, "Article", "id")?;
+        let d = ArticleDraft {
+            title: input.title,
+            summary: input.summary,
+            body: input.body,
+            tags: input.tags,
+            draft: input.draft,
+        };
+        Ok(ArticleNode(Arc::new(
+            service::update_article(pool(ctx), account, id, d).await?,
+        )))
+    }
+
+    /// Deletes one of the viewer's articles.
+    async fn delete_article(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
+        let account = me(ctx)?;
+        let key = ids::decode_i64(&id, "Article", "id")?;
+        service::delete_article(pool(ctx), account, key).await?;
+        Ok(Deleted { id })
+    }
+
+    /// Adds a work to the viewer's collection (doing it twice changes nothing).
+    async fn collect_work(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkNode> {
+        let account = me(ctx)?;
+        let id = ids::decode_i64(&id, "Work", "id")?;
+        Ok(WorkNode(Arc::new(
+            service::collect(pool(ctx), account, id).await?,
+        )))
+    }
+
+    /// Removes a work from the viewer's collection (doing it twice changes nothing).
+    async fn uncollect_work(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkNode> {
+        let account = me(ctx)?;
+        let id = ids::decode_i64(&id, "Work", "id")?;
+        Ok(WorkNode(Arc::new(
+            service::uncollect(pool(ctx), account, id).await?,
+        )))
+    }
+}

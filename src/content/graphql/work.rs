@@ -1,0 +1,151 @@
+//! The `Work` and `Article` types.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::accounts::graphql::User;
+use crate::accounts::loaders::Users;
+use crate::content::loaders::Collected;
+use crate::content::model::{Article, Work};
+use crate::error::AppError;
+use crate::graphql::ids;
+
+/// One image of a work.
+#[derive(SimpleObject, Clone)]
+pub struct Image {
+    /// An http(s) URL.
+    pub url: String,
+    pub width: i32,
+    pub height: i32,
+}
+
+pub struct WorkNode(pub Arc<Work>);
+
+async fn author(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Arc<User>>> {
+    Ok(ctx
+        .data_unchecked::<Users>()
+        .load_one(id)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?)
+}
+
+/// A published piece of visual work: an illustration, photograph, painting, design, ...
+#[Object(name = "Work")]
+impl WorkNode {
+    pub async fn id(&self) -> ID {
+        ids::encode("Work", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The images, in order; the first is the cover.
+    async fn images(&self) -> Vec<Image> {
+        self.0
+            .images()
+            .into_iter()
+            .map(|i| Image {
+                url: i.url,
+                width: i.width,
+                height: i.height,
+            })
+            .collect()
+    }
+    /// The first image's URL.
+    async fn cover_url(&self) -> Option<String> {
+        self.0.images().into_iter().next().map(|i| i.url)
+    }
+    /// Tags, lower case.
+    async fn tags(&self) -> Vec<String> {
+        self.0.tags()
+    }
+    /// The category key (`illustration`, `photography`, ...).
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
+    /// Who published it; null when that account is gone.
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<User>>> {
+        author(ctx, self.0.author_id).await
+    }
+    /// True while it is a draft, visible only to its author.
+    async fn draft(&self) -> bool {
+        self.0.published_at.is_none()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+    /// Page views counted with consent (de-identified).
+    async fn view_count(&self) -> i64 {
+        self.0.view_count
+    }
+    /// How many members collected it.
+    async fn collection_count(&self) -> i64 {
+        self.0.collection_count
+    }
+    /// Whether the signed-in viewer collected it (false for visitors).
+    async fn viewer_has_collected(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let Some(loader) = ctx.data_opt::<Collected>() else {
+            return Ok(false);
+        };
+        Ok(loader
+            .load_one(self.0.id)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+            .unwrap_or(false))
+    }
+}
+
+pub struct ArticleNode(pub Arc<Article>);
+
+/// A written article, in Markdown and as sanitised HTML.
+#[Object(name = "Article")]
+impl ArticleNode {
+    pub async fn id(&self) -> ID {
+        ids::encode("Article", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// The body as its author wrote it (Markdown).
+    async fn body(&self) -> &str {
+        &self.0.body_markdown
+    }
+    /// The body rendered to HTML with scripts, event handlers and unsafe URLs removed.
+    async fn body_html(&self) -> &str {
+        &self.0.body_html
+    }
+    async fn tags(&self) -> Vec<String> {
+        self.0.tags()
+    }
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<User>>> {
+        author(ctx, self.0.author_id).await
+    }
+    async fn draft(&self) -> bool {
+        self.0.published_at.is_none()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+    async fn view_count(&self) -> i64 {
+        self.0.view_count
+    }
+}

@@ -1,0 +1,11 @@
+//! Content: works, articles and collections; their lists, loaders and search documents.
+
+pub mod cursor;
+pub mod graphql;
+pub mod loaders;
+pub mod model;
+pub mod search;
+pub mod service;
+pub mod store;
+pub mod text;
+pub mod views;

@@ -1,0 +1,167 @@
+//! The rules of the realtime domain: notices (written inside the caller's transaction and announced when it
+//! commits), cursors, acknowledgement, and security incidents (in [`incidents`]).
+
+mod checks;
+mod incidents;
+
+pub use checks::SEVERITIES;
+pub use incidents::*;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel_async::AsyncPgConnection;
+
+use super::feed::ACCOUNT_TOPIC;
+pub use super::feed::Feed;
+pub use super::model::{NewNotice, NoticeKind};
+use super::model::{Notice, NotificationRow};
+use super::store;
+use crate::db::Pool;
+use crate::error::{AppError, AppResult};
+
+/// The longest notice title.
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// Writes a notice to one account inside the caller's transaction (`conn`), and announces it on the broker;
+/// subscribers hear of it when the transaction commits, and not at all when it rolls back. Returns its id.
+pub async fn post_notice(conn: &mut AsyncPgConnection, notice: &NewNotice) -> AppResult<i64> {
+    if notice.title.trim().is_empty() || notice.title.chars().count() > MAX_TITLE_CHARS {
+        return Err(AppError::bad_input(
+            "title",
+            format!("a notice title has 1 to {MAX_TITLE_CHARS} characters"),
+        ));
+    }
+    let id = store::insert_notice(conn, notice).await?;
+    store::notify(conn, ACCOUNT_TOPIC, notice.account_id).await?;
+    Ok(id)
+}
+
+/// The opaque cursor of notice `id` (subscriptions resume after it; connections page from it).
+pub fn cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("NotificationCursor:{id}"))
+}
+
+/// The notice id inside a cursor made by [`cursor`]; anything else is `BAD_USER_INPUT` on `field`.
+pub fn parse_cursor(cursor: &str, field: &str) -> AppResult<i64> {
+    let bad = || AppError::bad_input(field, "not a notification cursor");
+    if cursor.len() > 100 {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let id = text
+        .strip_prefix("NotificationCursor:")
+        .and_then(|id| id.parse::<i64>().ok())
+        .ok_or_else(bad)?;
+    if id < 0 {
+        return Err(bad());
+    }
+    Ok(id)
+}
+
+/// The page size of a connection: `first` (20 when absent), from 0 to 100; anything else is `BAD_USER_INPUT`.
+pub fn page_size(first: Option<i32>) -> AppResult<usize> {
+    match first {
+        None => Ok(20),
+        Some(n) if (0..=100).contains(&n) => Ok(n as usize),
+        Some(_) => Err(AppError::bad_input(
+            "first",
+            "first must be between 0 and 100",
+        )),
+    }
+}
+
+/// Attaches the incidents notices mention (one query for all of them); keeps the order of `rows`.
+pub async fn with_incidents(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<NotificationRow>,
+) -> AppResult<Vec<Notice>> {
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.incident_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let incidents: HashMap<i64, Arc<_>> = store::incidents_by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, Arc::new(i)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| Notice {
+            incident: row.incident_id.and_then(|id| incidents.get(&id).cloned()),
+            row,
+        })
+        .collect())
+}
+
+/// One page of an account's notices, newest first: up to `first` notices older than the cursor `after`, and
+/// whether more follow.
+pub async fn notifications_page(
+    pool: &Pool,
+    account_id: i64,
+    first: usize,
+    after: Option<i64>,
+    unacknowledged_only: bool,
+) -> AppResult<(Vec<Notice>, bool)> {
+    let mut conn = pool.get().await?;
+    let mut rows = store::page(
+        &mut conn,
+        account_id,
+        after,
+        unacknowledged_only,
+        first as i64 + 1,
+    )
+    .await?;
+    let more = rows.len() > first;
+    rows.truncate(first);
+    Ok((with_incidents(&mut conn, rows).await?, more))
+}
+
+/// One notice of an account; `None` when it does not exist or belongs to someone else.
+pub async fn notification(pool: &Pool, account_id: i64, id: i64) -> AppResult<Option<Notice>> {
+    let mut conn = pool.get().await?;
+    let Some(row) = store::notice_of(&mut conn, account_id, id).await? else {
+        return Ok(None);
+    };
+    Ok(with_incidents(&mut conn, vec![row]).await?.pop())
+}
+
+/// Acknowledges a notice of the account; someone else's (or a missing one) is `NOT_FOUND`.
+pub async fn acknowledge(pool: &Pool, account_id: i64, id: i64) -> AppResult<Notice> {
+    let mut conn = pool.get().await?;
+    let row = store::acknowledge(&mut conn, account_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("notification".into()))?;
+    with_incidents(&mut conn, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::NotFound("notification".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        assert_eq!(parse_cursor(&cursor(42), "after").unwrap(), 42);
+        for bad in [
+            "",
+            "!!",
+            "bm90IGEgY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("NotificationCursor:x"),
+            &URL_SAFE_NO_PAD.encode("NotificationCursor:-1"),
+            &URL_SAFE_NO_PAD.encode("Work:1"),
+        ] {
+            assert!(
+                matches!(
+                    parse_cursor(bad, "after"),
+                    Err(AppError::BadUserInput { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
