@@ -5,22 +5,11 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::harness::{STRONG_PASSWORD, TestApp};
+use crate::harness::{code as code_of, field};
 
 const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken accessTokenExpiresAt viewer { id username } } }";
 const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken accessTokenExpiresAt viewer { id username } } }";
 const ME: &str = "{ viewer { id username gender occupation city phone email avatarUrl hometown signature bio education contact link equipment labels sessions { id device current createdAt lastSeenAt } thirdPartyBindings { provider nickname boundAt } consents { purpose granted policyVersion updatedAt } needsReconsent } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
-}
-
-fn field(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["field"]
-        .as_str()
-        .unwrap_or("")
-}
 
 fn registration(phone: &str, code: &str, username: &str) -> Value {
     json!({ "input": {
@@ -198,10 +187,6 @@ async fn age_codes(app: &TestApp) {
     .execute(&mut conn)
     .await
     .unwrap();
-}
-
-fn code_of(body: &Value) -> &str {
-    code(body)
 }
 
 #[tokio::test]

@@ -5,21 +5,10 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
+use crate::harness::{code, field};
 
 const PUBLISH_WORK: &str = "mutation($input: PublishWorkInput!) { publishWork(input: $input) { id title draft tags coverUrl category } }";
 const FEED: &str = "query Feed($first: Int, $after: String) { works(first: $first, after: $after, orderBy: NEWEST) { edges { cursor node { id title coverUrl tags author { id username avatarUrl } collectionCount viewerHasCollected } } pageInfo { hasNextPage endCursor } } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
-}
-
-fn field(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["field"]
-        .as_str()
-        .unwrap_or("")
-}
 
 fn work(title: &str) -> Value {
     json!({ "input": {

@@ -389,3 +389,17 @@ impl TestApp {
 
 /// A password that passes the strength rules.
 pub const STRONG_PASSWORD: &str = "violet harbour lantern 42";
+
+/// The `extensions.code` of a response's first error (empty when there is none).
+pub fn code(body: &serde_json::Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// The `extensions.field` of a response's first error (empty when there is none).
+pub fn field(body: &serde_json::Value) -> &str {
+    body["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or("")
+}

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::Request;
 use serde_json::json;
 
+use crate::harness::code;
 use crate::harness::{TestApp, json_body};
 
 const GQL_RESPONSE: &str = "application/graphql-response+json";
@@ -17,12 +18,6 @@ fn post(body: &str, content_type: Option<&str>, accept: Option<&str>) -> Request
         b = b.header("accept", a);
     }
     b.body(Body::from(body.to_string())).unwrap()
-}
-
-fn code(body: &serde_json::Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
 }
 
 #[tokio::test]

@@ -4,22 +4,11 @@
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
+use crate::harness::{code, field};
 
 const SEARCH: &str = "query($q: String!, $first: Int, $after: String) { search(query: $q, first: $first, after: $after) { \
     edges { cursor node { __typename ... on Work { id title } ... on Article { id title } ... on User { id username } } } \
     pageInfo { hasNextPage endCursor } } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
-}
-
-fn field(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["field"]
-        .as_str()
-        .unwrap_or("")
-}
 
 async fn publish_work(app: &TestApp, token: &str, title: &str, draft: bool) -> String {
     let input = json!({ "input": {

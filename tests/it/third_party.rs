@@ -5,18 +5,13 @@ use serde_json::{Value, json};
 
 use crate::fake_oauth::{FakeOAuth, FakeUser};
 use crate::harness::TestApp;
+use crate::harness::field;
 
 const START: &str = "mutation($p: ThirdPartyProvider!, $r: String!, $c: [String!], $v: String) { startThirdPartyLogin(provider: $p, redirectUri: $r, consents: $c, policyVersion: $v) { authorizeUrl state } }";
 const COMPLETE: &str = "mutation($p: ThirdPartyProvider!, $code: String!, $s: String!) { completeThirdPartyLogin(provider: $p, code: $code, state: $s) { accessToken refreshToken viewer { id username thirdPartyBindings { provider nickname } } } }";
 const BIND: &str = "mutation($p: ThirdPartyProvider!, $code: String!, $s: String!) { bindThirdParty(provider: $p, code: $code, state: $s) { id thirdPartyBindings { provider } } }";
 const UNBIND: &str = "mutation($p: ThirdPartyProvider!) { unbindThirdParty(provider: $p) { id thirdPartyBindings { provider } } }";
 const REDIRECT: &str = "https://portico.example/oauth/done";
-
-fn field(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["field"]
-        .as_str()
-        .unwrap_or("")
-}
 
 async fn setup() -> (TestApp, FakeOAuth) {
     let fake = FakeOAuth::start().await;

@@ -8,16 +8,11 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
+use crate::harness::code;
 
 const RECORD: &str =
     "mutation($kind: EventKind!, $target: ID!) { recordEvent(kind: $kind, target: $target) }";
 const ANALYTICS_COOKIE: &str = "portico_consent=preferences-cookies,analytics";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
-}
 
 async fn publish_work(app: &TestApp, token: &str, title: &str, draft: bool) -> String {
     let input = json!({ "input": {
