@@ -114,24 +114,38 @@ fn images(list: &[Image]) -> AppResult<Vec<Image>> {
     Ok(list.to_vec())
 }
 
+/// The ownership rule for changing content: only its author may; someone else's draft does not exist for them.
+fn check_owner(what: &str, author_id: i64, published: bool, account_id: i64) -> AppResult<()> {
+    match (author_id == account_id, published) {
+        (true, _) => Ok(()),
+        (false, true) => Err(AppError::Forbidden(format!(
+            "only its author may change this {what}"
+        ))),
+        (false, false) => Err(AppError::NotFound(what.into())),
+    }
+}
+
+/// When a work or article becomes (or stays) published: now, or its first publication; none for a draft.
+fn publication(
+    draft: bool,
+    previous: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    (!draft).then(|| previous.unwrap_or_else(chrono::Utc::now))
+}
+
 async fn owned_work(conn: &mut AsyncPgConnection, id: i64, account_id: i64) -> AppResult<Work> {
     let work = store::works_by_ids(conn, &[id])
         .await?
         .pop()
-        .filter(|w| w.deleted_at.is_none());
-    match work {
-        None => Err(AppError::NotFound("work".into())),
-        Some(w) if w.author_id != account_id => {
-            if w.published_at.is_some() {
-                Err(AppError::Forbidden(
-                    "only its author may change this work".into(),
-                ))
-            } else {
-                Err(AppError::NotFound("work".into()))
-            }
-        }
-        Some(w) => Ok(w),
-    }
+        .filter(|w| w.deleted_at.is_none())
+        .ok_or_else(|| AppError::NotFound("work".into()))?;
+    check_owner(
+        "work",
+        work.author_id,
+        work.published_at.is_some(),
+        account_id,
+    )?;
+    Ok(work)
 }
 
 async fn owned_article(
@@ -142,23 +156,17 @@ async fn owned_article(
     let article = store::articles_by_ids(conn, &[id])
         .await?
         .pop()
-        .filter(|a| a.deleted_at.is_none());
-    match article {
-        None => Err(AppError::NotFound("article".into())),
-        Some(a) if a.author_id != account_id => {
-            if a.published_at.is_some() {
-                Err(AppError::Forbidden(
-                    "only its author may change this article".into(),
-                ))
-            } else {
-                Err(AppError::NotFound("article".into()))
-            }
-        }
-        Some(a) => Ok(a),
-    }
+        .filter(|a| a.deleted_at.is_none())
+        .ok_or_else(|| AppError::NotFound("article".into()))?;
+    check_owner(
+        "article",
+        article.author_id,
+        article.published_at.is_some(),
+        account_id,
+    )?;
+    Ok(article)
 }
 
-/// Writes a work's weighted search document (see `search::Document`).
 async fn index_work(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
     super::search::index_works(conn, &[id]).await.map(drop)
 }
@@ -253,11 +261,7 @@ pub async fn update_work(pool: &Pool, account_id: i64, id: i64, d: WorkDraft) ->
             .execute(conn)
             .await?;
         if let Some(draft) = d.draft {
-            let published_at = if draft {
-                None
-            } else {
-                Some(work.published_at.unwrap_or_else(chrono::Utc::now))
-            };
+            let published_at = publication(draft, work.published_at);
             diesel::update(target)
                 .set((works::draft.eq(draft), works::published_at.eq(published_at)))
                 .execute(conn)
@@ -360,11 +364,7 @@ pub async fn update_article(
             .execute(conn)
             .await?;
         if let Some(draft) = d.draft {
-            let published_at = if draft {
-                None
-            } else {
-                Some(article.published_at.unwrap_or_else(chrono::Utc::now))
-            };
+            let published_at = publication(draft, article.published_at);
             diesel::update(target)
                 .set((
                     articles::draft.eq(draft),
