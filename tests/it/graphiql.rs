@@ -6,8 +6,7 @@ use axum::http::{Request, Response, StatusCode, header};
 use crate::harness::TestApp;
 
 async fn get(app: &TestApp, uri: &str) -> Response<Body> {
-    app.request(Request::get(uri).body(Body::empty()).unwrap())
-        .await
+    app.get(uri).await
 }
 
 async fn text(res: Response<Body>) -> String {

@@ -203,6 +203,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sends a plain GET for `uri` to the router in-process.
+    pub async fn get(&self, uri: &str) -> Response<Body> {
+        self.request(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
     /// POSTs a GraphQL operation as JSON and returns the status and JSON body.
     pub async fn graphql(
         &self,

@@ -193,30 +193,16 @@ async fn malformed_bodies_and_content_types() {
 #[tokio::test]
 async fn get_serves_queries_but_never_mutations() {
     let app = TestApp::new().await;
-    let res = app
-        .request(
-            Request::get("/graphql?query=%7B__typename%7D")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let res = app.get("/graphql?query=%7B__typename%7D").await;
     assert_eq!(res.status(), 200);
     assert_eq!(json_body(res).await["data"]["__typename"], "Query");
     let res = app
-        .request(
-            Request::get("/graphql?query=mutation%20M%20%7B__typename%7D")
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .get("/graphql?query=mutation%20M%20%7B__typename%7D")
         .await;
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "POST");
     let res = app
-        .request(
-            Request::get("/graphql?query=%7B__typename%7D&variables=%7Bbad")
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .get("/graphql?query=%7B__typename%7D&variables=%7Bbad")
         .await;
     assert_eq!(res.status(), 400);
     let res = app
@@ -315,26 +301,18 @@ async fn production_hides_introspection_and_suggestions() {
     let (_, body) = app.graphql("{ privacyPolic { version } }", json!({})).await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(!message.contains("Did you mean"), "{message}");
-    let res = app
-        .request(Request::get("/graphiql").body(Body::empty()).unwrap())
-        .await;
+    let res = app.get("/graphiql").await;
     assert_eq!(res.status(), 404);
-    let res = app
-        .request(Request::get("/healthz").body(Body::empty()).unwrap())
-        .await;
+    let res = app.get("/healthz").await;
     assert!(res.headers().contains_key("strict-transport-security"));
 }
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let app = TestApp::new().await;
-    let res = app
-        .request(Request::get("/healthz").body(Body::empty()).unwrap())
-        .await;
+    let res = app.get("/healthz").await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .request(Request::get("/readyz").body(Body::empty()).unwrap())
-        .await;
+    let res = app.get("/readyz").await;
     assert_eq!(res.status(), 200);
     assert_eq!(json_body(res).await["migrationsCurrent"], true);
     app.graphql(
@@ -342,9 +320,7 @@ async fn health_readiness_and_metrics() {
         json!({}),
     )
     .await;
-    let res = app
-        .request(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await;
+    let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
     let text = String::from_utf8(
         axum::body::to_bytes(res.into_body(), usize::MAX)
@@ -374,9 +350,7 @@ async fn readiness_fails_when_migrations_are_missing() {
     )
     .await
     .unwrap();
-    let res = app
-        .request(Request::get("/readyz").body(Body::empty()).unwrap())
-        .await;
+    let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
 }
 
