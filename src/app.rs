@@ -112,6 +112,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     // Views and clicks move from `view_events` into the counters every few seconds.
     let rollup = crate::content::views::start_rollup(state.pool.clone(), state.shutdown.clone());
+    // Accounts whose cancellation's cooling-off period has ended are erased.
+    let erasure = crate::privacy::erasure::start(
+        state.pool.clone(),
+        state.keys.clone(),
+        state.config.privacy_job_interval,
+        state.shutdown.clone(),
+    );
+    // Data exports are built when requested (the request wakes the job through the broker) and in a periodic
+    // sweep that also picks up what a crash left pending and drops expired archives.
+    let exports = crate::privacy::export::start_job(
+        state.pool.clone(),
+        state.keys.clone(),
+        state.config.clone(),
+        state.broker.clone(),
+        state.shutdown.clone(),
+    );
     match tls {
         Some(tls) => serve_tls_on(listener, tls, state, shutdown_signal()).await?,
         None => serve_on(listener, state, shutdown_signal()).await?,
@@ -119,6 +135,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // `serve_on` cancelled `shutdown`; let a delivery pass in progress finish and record its outcomes.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), outbox).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rollup).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), erasure).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), exports).await;
     Ok(())
 }
 

@@ -85,6 +85,12 @@ pub struct Config {
     pub pool_wait_timeout: Duration,
     pub statement_timeout: Duration,
     pub ws_init_timeout: Duration,
+    /// How long an account waits between asking for cancellation and being erased (`PORTICO_CANCELLATION_COOLING_OFF_SECS`).
+    pub cancellation_cooling_off: Duration,
+    /// How long a data export's signed download link stays valid (`PORTICO_EXPORT_LINK_TTL_SECS`).
+    pub export_link_ttl: Duration,
+    /// How often the privacy jobs (exports, erasures) look for due work (`PORTICO_PRIVACY_JOB_INTERVAL_MS`).
+    pub privacy_job_interval: Duration,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -244,6 +250,13 @@ impl Config {
             Duration::from_millis(r.parse("PORTICO_STATEMENT_TIMEOUT_MS", 10_000u64));
         let ws_init_timeout =
             Duration::from_millis(r.parse("PORTICO_WS_INIT_TIMEOUT_MS", 10_000u64));
+        let cancellation_cooling_off = Duration::from_secs(
+            r.parse("PORTICO_CANCELLATION_COOLING_OFF_SECS", 15 * 24 * 3600u64),
+        );
+        let export_link_ttl =
+            Duration::from_secs(r.parse("PORTICO_EXPORT_LINK_TTL_SECS", 24 * 3600u64));
+        let privacy_job_interval =
+            Duration::from_millis(r.parse("PORTICO_PRIVACY_JOB_INTERVAL_MS", 30_000u64));
         let tls_cert = r.get("PORTICO_TLS_CERT").map(PathBuf::from);
         let tls_key = r.get("PORTICO_TLS_KEY").map(PathBuf::from);
         if tls_cert.is_some() != tls_key.is_some() {
@@ -289,6 +302,9 @@ impl Config {
             pool_wait_timeout,
             statement_timeout,
             ws_init_timeout,
+            cancellation_cooling_off,
+            export_link_ttl,
+            privacy_job_interval,
             tls_cert,
             tls_key,
             log_format,

@@ -11,7 +11,7 @@ use crate::content::graphql::{ArticleNode, ContentMutation, ContentQuery, WorkNo
 use crate::db::Pool;
 use crate::graphql::ids;
 use crate::privacy::crypto::DataKeys;
-use crate::privacy::graphql::{PrivacyPolicy, PrivacyQuery};
+use crate::privacy::graphql::{ConsentMutation, PolicyMutation, PrivacyPolicy, PrivacyQuery};
 use crate::realtime::broker::Broker;
 use crate::realtime::graphql::{
     Incident, Notification, RealtimeMutation, RealtimeQuery, RealtimeSubscription,
@@ -29,12 +29,15 @@ use crate::realtime::graphql::{
 ))]
 pub enum Node {
     PrivacyPolicy(PrivacyPolicy),
+    Partner(crate::privacy::graphql::Partner),
+    DataExport(crate::privacy::graphql::DataExport),
     User(User),
     Work(WorkNode),
     Article(ArticleNode),
     Notification(Notification),
     Incident(Incident),
     SecurityAnnouncement(SecurityAnnouncement),
+    AccountCancellation(crate::privacy::graphql::AccountCancellation),
 }
 
 #[derive(Default)]
@@ -52,6 +55,18 @@ impl NodeQuery {
             "PrivacyPolicy" => crate::privacy::graphql::node(ctx, &key)
                 .await?
                 .map(Node::PrivacyPolicy),
+            "Partner" => match key.parse() {
+                Ok(id) => crate::privacy::graphql::partner_node(ctx, id)
+                    .await?
+                    .map(Node::Partner),
+                Err(_) => None,
+            },
+            "DataExport" => match key.parse() {
+                Ok(id) => crate::privacy::graphql::export_node(ctx, id)
+                    .await?
+                    .map(Node::DataExport),
+                Err(_) => None,
+            },
             "User" => match key.parse() {
                 Ok(id) => crate::accounts::graphql::user_node(ctx, id)
                     .await?
@@ -88,6 +103,12 @@ impl NodeQuery {
                     .map(Node::SecurityAnnouncement),
                 Err(_) => None,
             },
+            "AccountCancellation" => match key.parse() {
+                Ok(id) => crate::privacy::graphql::cancellation::node(ctx, id)
+                    .await?
+                    .map(Node::AccountCancellation),
+                Err(_) => None,
+            },
             _ => None,
         })
     }
@@ -100,6 +121,8 @@ pub struct Query(
     ContentQuery,
     SearchQuery,
     PrivacyQuery,
+    crate::privacy::graphql::PartnersQuery,
+    crate::privacy::graphql::StatisticsQuery,
     RealtimeQuery,
     NodeQuery,
 );
@@ -112,6 +135,12 @@ pub struct Mutation(
     ContentMutation,
     EventsMutation,
     RealtimeMutation,
+    PolicyMutation,
+    ConsentMutation,
+    crate::privacy::graphql::PartnersMutation,
+    crate::privacy::graphql::DataRightsMutation,
+    crate::privacy::graphql::StaffAccessMutation,
+    crate::privacy::graphql::CancellationMutation,
 );
 
 /// The root subscription type: live updates over WebSocket.
@@ -181,7 +210,12 @@ pub fn with_loaders(
     let mut request = request
         .data(DataLoader::with_cache(users, spawn_in_scope, cached()))
         .data(DataLoader::with_cache(works, spawn_in_scope, cached()))
-        .data(DataLoader::with_cache(articles, spawn_in_scope, cached()));
+        .data(DataLoader::with_cache(articles, spawn_in_scope, cached()))
+        .data(DataLoader::with_cache(
+            crate::privacy::loaders::ConsentLoader { pool: pool.clone() },
+            spawn_in_scope,
+            cached(),
+        ));
     if let Some(signed_in) = &viewer.account {
         let collected = crate::content::loaders::CollectedLoader {
             pool: pool.clone(),

@@ -48,6 +48,12 @@ impl Purpose {
             _ => Channel::Sms,
         }
     }
+
+    /// Whether codes for this purpose may travel by `channel`: cancellation codes go by SMS to the account's
+    /// phone, or by email to an account that has no phone number.
+    pub fn travels_by(self, channel: Channel) -> bool {
+        self.channel() == channel || self == Purpose::CancelAccount
+    }
 }
 
 /// A code was issued (or pretended to be).
@@ -82,7 +88,7 @@ impl Accounts {
         purpose: Purpose,
         client: &ClientInfo,
     ) -> AppResult<Issued> {
-        if purpose.channel() != channel {
+        if !purpose.travels_by(channel) {
             let expected = match purpose.channel() {
                 Channel::Sms => "SMS",
                 Channel::Email => "EMAIL",
@@ -118,10 +124,17 @@ impl Accounts {
                 ))
                 .execute(conn)
                 .await?;
-            let exists = match channel {
-                Channel::Sms => store::account_by_phone_index(conn, &dest.index).await?.is_some(),
-                Channel::Email => store::account_by_email_index(conn, &dest.index).await?.is_some(),
+            let account = match channel {
+                Channel::Sms => store::account_by_phone_index(conn, &dest.index).await?,
+                Channel::Email => store::account_by_email_index(conn, &dest.index).await?,
             };
+            // A cancellation code goes by email only to an account without a phone number: one with a phone
+            // confirms by SMS (that is where `requestAccountCancellation` looks for the code).
+            let exists = account.is_some_and(|a| {
+                !(purpose == Purpose::CancelAccount
+                    && channel == Channel::Email
+                    && a.phone_ciphertext.is_some())
+            });
             let message = match (purpose, exists) {
                 (Purpose::Register, false) | (Purpose::BindEmail, false) => Some(code_message(channel, &dest.value, purpose, &code)),
                 (Purpose::Register, true) => Some(Message {

@@ -1,7 +1,7 @@
 //! Security events: what happened to an account's security, kept per account and readable by its owner. The
 //! kinds the owner should hear about at once (a new device, a password or binding change, a cancellation
-//! request, a reused refresh token) also post a notice to the account's notification stream, in the same
-//! transaction, through the realtime domain.
+//! request, a reused refresh token, a staff read of personal data) also post a notice to the account's
+//! notification stream, in the same transaction, through the realtime domain.
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -27,6 +27,8 @@ pub enum EventKind {
     SessionRevoked,
     RefreshTokenReused,
     CancellationRequested,
+    CancellationRevoked,
+    PersonalDataAccessed,
 }
 
 impl EventKind {
@@ -45,6 +47,8 @@ impl EventKind {
             EventKind::SessionRevoked => "session_revoked",
             EventKind::RefreshTokenReused => "refresh_token_reused",
             EventKind::CancellationRequested => "cancellation_requested",
+            EventKind::CancellationRevoked => "cancellation_revoked",
+            EventKind::PersonalDataAccessed => "personal_data_accessed",
         }
     }
 
@@ -98,6 +102,24 @@ impl EventKind {
                  unless the request is revoked. If this was not you, revoke the request and change your password."
                     .into(),
             ),
+            EventKind::CancellationRevoked => (
+                "Your account will not be cancelled".into(),
+                format!("The request to cancel your account was revoked; it stays as it is. {NOT_YOU}"),
+            ),
+            EventKind::PersonalDataAccessed => {
+                let fields = detail["fields"]
+                    .as_array()
+                    .map(|f| f.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default();
+                let reason = detail["reason"].as_str().unwrap_or("");
+                (
+                    "A staff member viewed your personal data".into(),
+                    format!(
+                        "A member of staff viewed your personal data ({fields}), giving this reason: \"{reason}\". \
+                         Every such access is listed under staff accesses in your account."
+                    ),
+                )
+            }
             EventKind::RefreshTokenReused => (
                 "A session was ended to protect your account".into(),
                 format!("A sign-in token of one of your sessions was used twice, which can mean someone copied it, so that session was ended. {NOT_YOU}"),

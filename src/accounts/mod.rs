@@ -2,7 +2,9 @@
 //! tokens and sessions, the profile and its visibility, email binding, roles and security events.
 
 pub mod audience;
+pub mod cancellation;
 pub mod codes;
+pub mod erase;
 pub mod events;
 pub mod graphql;
 pub mod loaders;

@@ -282,3 +282,58 @@ impl Accounts {
         .await
     }
 }
+
+/// The column that holds a profile field, and the value that erases it.
+fn erased_column(field: &str) -> Option<(&'static str, &'static str)> {
+    Some(match field {
+        "avatar_url" => ("avatar_url", "NULL"),
+        "hometown" => ("hometown", "NULL"),
+        "signature" => ("signature", "NULL"),
+        "bio" => ("bio", "NULL"),
+        "education" => ("education", "NULL"),
+        "contact" => ("contact_ciphertext", "NULL"),
+        "link" => ("link", "NULL"),
+        "equipment" => ("equipment", "NULL"),
+        "labels" => ("labels", "'{}'::text[]"),
+        _ => return None,
+    })
+}
+
+impl Accounts {
+    /// Erases one optional profile field (policy: users may delete their information): its value goes (labels
+    /// become an empty list) together with its visibility setting, in one statement, so nothing shows it again,
+    /// not `Me`, not the public `User`, not a later data export. No security event: erasing one's own optional
+    /// data changes nothing about the account's security.
+    pub async fn delete_personal_field(&self, account_id: i64, field: &str) -> AppResult<()> {
+        let Some((column, erased)) = erased_column(field) else {
+            return Err(AppError::bad_input("field", "not a profile field"));
+        };
+        let mut conn = self.pool.get().await?;
+        // `column` and `erased` come from the fixed list above, never from the request.
+        diesel::sql_query(format!(
+            "UPDATE profiles SET {column} = {erased}, private_fields = array_remove(private_fields, $2),
+                    updated_at = now()
+             WHERE account_id = $1"
+        ))
+        .bind::<diesel::sql_types::BigInt, _>(account_id)
+        .bind::<diesel::sql_types::Text, _>(field)
+        .execute(&mut conn)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_field_can_be_erased() {
+        for field in FIELDS {
+            assert!(erased_column(field).is_some(), "{field}");
+        }
+        assert_eq!(erased_column("contact").unwrap().0, "contact_ciphertext");
+        assert!(erased_column("phone").is_none());
+        assert!(erased_column("private_fields").is_none());
+    }
+}

@@ -56,6 +56,15 @@ pub fn check_username(username: &str) -> AppResult<()> {
             "the username must not be only digits",
         ));
     }
+    if username
+        .to_lowercase()
+        .starts_with(super::erase::ERASED_USERNAME_PREFIX)
+    {
+        return Err(AppError::bad_input(
+            "username",
+            "usernames beginning with `erased-` are reserved",
+        ));
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Content: works, articles and collections; their lists, loaders and search documents.
 
 pub mod cursor;
+pub mod erase;
 pub mod graphql;
 pub mod loaders;
 pub mod model;

@@ -363,3 +363,65 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests: search cursors round-trip for every finite rank, stay with their query, and any other
+    //! input is a clean `BAD_USER_INPUT` on `after`, never a panic.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kind() -> impl Strategy<Value = HitKind> {
+        prop_oneof![
+            Just(HitKind::User),
+            Just(HitKind::Article),
+            Just(HitKind::Work)
+        ]
+    }
+
+    fn assert_clean(result: AppResult<After>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(after) => prop_assert!(after.rank.is_finite()),
+            Err(AppError::BadUserInput { field, .. }) => {
+                prop_assert_eq!(field.as_deref(), Some("after"))
+            }
+            Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn cursors_round_trip(tsquery in "\\PC{1,40}", kind in kind(), id in any::<i64>(), rank in any::<f32>()) {
+            let hit = Hit { kind, id, rank };
+            let cursor = encode_cursor(&tsquery, &hit);
+            let decoded = decode_cursor(&tsquery, &cursor);
+            if rank.is_finite() {
+                let after = decoded.unwrap();
+                prop_assert_eq!((after.kind, after.id), (kind, id));
+                prop_assert_eq!(after.rank.to_bits(), rank.to_bits());
+            } else {
+                prop_assert!(decoded.is_err());
+            }
+        }
+
+        #[test]
+        fn cursors_stay_with_their_query(a in "[a-z]{1,12}", b in "[a-z]{1,12}", id in any::<i64>()) {
+            prop_assume!(fingerprint(&a) != fingerprint(&b));
+            let cursor = encode_cursor(&a, &Hit { kind: HitKind::Work, id, rank: 0.5 });
+            prop_assert!(decode_cursor(&b, &cursor).is_err());
+        }
+
+        #[test]
+        fn arbitrary_strings_decode_cleanly(tsquery in "\\PC{0,20}", s in any::<String>()) {
+            assert_clean(decode_cursor(&tsquery, &s))?;
+        }
+
+        #[test]
+        fn arbitrary_texts_behind_base64_decode_cleanly(rest in "(:[-+0-9a-zA-Z.]{0,12}){0,5}|\\PC{0,60}") {
+            let text = format!("s:{}{rest}", fingerprint("q"));
+            assert_clean(decode_cursor("q", &URL_SAFE_NO_PAD.encode(&text)))?;
+        }
+    }
+}

@@ -6,6 +6,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::model::{Article, Image, Work};
 use super::{store, text};
+
+pub use super::erase::{AuthoredContent, Erased, erase_author};
 use crate::db::Pool;
 use crate::db::schema::{articles, collections, works};
 use crate::error::{AppError, AppResult};

@@ -7,6 +7,20 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    account_cancellations (id) {
+        id -> Int8,
+        account_id -> Int8,
+        content -> Text,
+        requested_at -> Timestamptz,
+        scheduled_for -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        erased_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Tsvector;
 
@@ -66,7 +80,7 @@ diesel::table! {
 diesel::table! {
     consent_records (id) {
         id -> Int8,
-        account_id -> Int8,
+        account_id -> Nullable<Int8>,
         purpose -> Text,
         partner_id -> Nullable<Int8>,
         policy_version_id -> Int8,
@@ -75,6 +89,33 @@ diesel::table! {
         client_addr_hash -> Nullable<Bytea>,
         user_agent_hash -> Nullable<Bytea>,
         created_at -> Timestamptz,
+        subject_pseudonym -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    data_exports (id) {
+        id -> Int8,
+        account_id -> Int8,
+        status -> Text,
+        archive_ciphertext -> Nullable<Bytea>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        requested_at -> Timestamptz,
+        ready_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    disclosures (id) {
+        id -> Int8,
+        account_id -> Int8,
+        partner_id -> Int8,
+        token_id -> Nullable<Int8>,
+        purpose -> Text,
+        data_categories -> Array<Nullable<Text>>,
+        disclosed_at -> Timestamptz,
     }
 }
 
@@ -167,6 +208,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    partner_tokens (id) {
+        id -> Int8,
+        partner_id -> Int8,
+        token_hash -> Bytea,
+        label -> Text,
+        scopes -> Array<Nullable<Text>>,
+        issued_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Int8,
+        name -> Text,
+        kind -> Text,
+        contact -> Text,
+        purposes -> Array<Nullable<Text>>,
+        data_categories -> Array<Nullable<Text>>,
+        registered_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        suspended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     policy_purposes (policy_version_id, key) {
         policy_version_id -> Int8,
         key -> Text,
@@ -245,6 +315,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_access_log (id) {
+        id -> Int8,
+        staff_id -> Nullable<Int8>,
+        account_id -> Int8,
+        reason -> Text,
+        fields -> Array<Nullable<Text>>,
+        accessed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     third_party_bindings (account_id, provider) {
         account_id -> Int8,
         provider -> Text,
@@ -317,8 +398,14 @@ diesel::table! {
 diesel::joinable!(articles -> accounts (author_id));
 diesel::joinable!(collections -> accounts (account_id));
 diesel::joinable!(collections -> works (work_id));
+diesel::joinable!(account_cancellations -> accounts (account_id));
 diesel::joinable!(consent_records -> accounts (account_id));
+diesel::joinable!(consent_records -> partners (partner_id));
 diesel::joinable!(consent_records -> policy_versions (policy_version_id));
+diesel::joinable!(data_exports -> accounts (account_id));
+diesel::joinable!(disclosures -> accounts (account_id));
+diesel::joinable!(disclosures -> partner_tokens (token_id));
+diesel::joinable!(disclosures -> partners (partner_id));
 diesel::joinable!(incident_updates -> accounts (by_account));
 diesel::joinable!(incident_updates -> incidents (incident_id));
 diesel::joinable!(incidents -> accounts (declared_by));
@@ -326,6 +413,9 @@ diesel::joinable!(notifications -> accounts (account_id));
 diesel::joinable!(notifications -> incident_updates (incident_update_id));
 diesel::joinable!(notifications -> incidents (incident_id));
 diesel::joinable!(oauth_states -> accounts (account_id));
+diesel::joinable!(partner_tokens -> accounts (issued_by));
+diesel::joinable!(partner_tokens -> partners (partner_id));
+diesel::joinable!(partners -> accounts (registered_by));
 diesel::joinable!(policy_purposes -> policy_versions (policy_version_id));
 diesel::joinable!(policy_versions -> accounts (published_by));
 diesel::joinable!(profiles -> accounts (account_id));
@@ -337,22 +427,28 @@ diesel::joinable!(works -> accounts (author_id));
 diesel::joinable!(works -> work_categories (category));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_cancellations,
     accounts,
     articles,
     collections,
     consent_records,
+    data_exports,
+    disclosures,
     incident_updates,
     incidents,
     login_failures,
     notifications,
     oauth_states,
     outbox_messages,
+    partner_tokens,
+    partners,
     policy_purposes,
     policy_versions,
     profiles,
     refresh_tokens,
     security_events,
     sessions,
+    staff_access_log,
     third_party_bindings,
     verification_codes,
     view_events,

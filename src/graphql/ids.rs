@@ -65,3 +65,61 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Property tests: every id we make decodes to what made it, and no string makes decoding panic.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encode_then_decode_round_trips(kind in "[A-Za-z0-9]{1,40}", key in "\\PC{1,60}") {
+            let id = encode(&kind, &key);
+            if id.len() <= 200 {
+                prop_assert_eq!(decode(&id), Some((kind, key)));
+            } else {
+                // Longer ids are refused before decoding, whatever they hold.
+                prop_assert_eq!(decode(&id), None);
+            }
+        }
+
+        #[test]
+        fn integer_keys_round_trip(kind in "[A-Za-z]{1,30}", key in any::<i64>()) {
+            let id = encode(&kind, key);
+            prop_assert_eq!(decode_i64(&id, &kind, "id").ok(), Some(key));
+        }
+
+        #[test]
+        fn decode_never_panics_on_arbitrary_strings(s in any::<String>()) {
+            if let Some((kind, key)) = decode(&s) {
+                prop_assert!(!kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphanumeric()));
+                prop_assert!(!key.is_empty());
+            }
+            // Whatever it holds, a decoding failure is a clean error on the named field.
+            match decode_i64(&s, "Work", "id") {
+                Ok(_) | Err(AppError::NotFound(_)) => {}
+                Err(AppError::BadUserInput { field, .. }) => prop_assert_eq!(field.as_deref(), Some("id")),
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+
+        #[test]
+        fn decoded_ids_are_canonical(s in "[A-Za-z0-9_-]{0,220}") {
+            // Anything that decodes is exactly what `encode` makes of its parts: one id per object.
+            if let Some((kind, key)) = decode(&s) {
+                prop_assert_eq!(encode(&kind, &key).0, s);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_behind_base64_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
+            let id = URL_SAFE_NO_PAD.encode(&bytes);
+            let decoded = decode(&id);
+            if let Some((kind, key)) = decoded {
+                prop_assert_eq!(format!("{kind}:{key}").into_bytes(), bytes);
+            }
+        }
+    }
+}

@@ -2,6 +2,8 @@
 //! mutation, for GET), and limits on aliases, directives and field selections. Aliases are counted because
 //! aliased `__typename` costs nothing in complexity and would otherwise escape the complexity limit.
 
+use std::collections::HashMap;
+
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
@@ -107,10 +109,129 @@ pub fn analyze(
             counts.fields, limits.max_complexity
         )));
     }
+    let expanded = expanded_selections(doc);
+    if expanded > limits.max_complexity {
+        return Err(Refusal::OverLimit(format!(
+            "the query makes {} selections once its fragments are expanded; at most {} are allowed",
+            if expanded >= 1_000_000_000 {
+                "over a billion".to_string()
+            } else {
+                expanded.to_string()
+            },
+            limits.max_complexity
+        )));
+    }
     Ok(Analysis {
         operation_type: op.node.ty,
         operation_name: name,
     })
+}
+
+/// How deeply braces, brackets and parentheses may nest in a query's text. The parser recurses once per
+/// level, so a query of a few thousand nested selections (well under the length limit) would overflow a
+/// thread's stack and abort the process; no useful operation comes near this.
+pub const MAX_NESTING: usize = 64;
+
+/// Refuses a query whose `{`, `[` and `(` nest deeper than `max`, from its text alone, before it is parsed.
+/// Strings, block strings and comments are skipped, so their contents never count.
+pub fn check_nesting(query: &str, max: usize) -> Result<(), Refusal> {
+    let bytes = query.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > max {
+                    return Err(Refusal::OverLimit(format!(
+                        "the query nests braces, brackets or parentheses more than {max} levels deep"
+                    )));
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// How many selections the operations make with every fragment spread expanded in place, as the validation
+/// of depth, complexity and recursion walks them. Each fragment is sized once, so this is linear in the
+/// document, while the walk it guards is not: thirty fragments that each spread the next twice make a
+/// kilobyte document whose walk meets a billion selections. Saturates; a spread that closes a cycle counts
+/// nothing here (validation refuses cycles).
+fn expanded_selections(doc: &ExecutableDocument) -> usize {
+    let mut sizes = HashMap::new();
+    doc.operations.iter().fold(0usize, |total, (_, op)| {
+        total.saturating_add(expanded_set(
+            doc,
+            &op.node.selection_set.node,
+            &mut sizes,
+            &mut Vec::new(),
+        ))
+    })
+}
+
+fn expanded_set<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    sizes: &mut HashMap<&'a str, usize>,
+    path: &mut Vec<&'a str>,
+) -> usize {
+    let mut total = 0usize;
+    for item in &set.items {
+        let inner = match &item.node {
+            Selection::Field(f) => expanded_set(doc, &f.node.selection_set.node, sizes, path),
+            Selection::InlineFragment(i) => {
+                expanded_set(doc, &i.node.selection_set.node, sizes, path)
+            }
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                match (
+                    sizes.get(name),
+                    doc.fragments.get(&s.node.fragment_name.node),
+                ) {
+                    (Some(&size), _) => size,
+                    (None, Some(fragment))
+                        if !path.contains(&name) && path.len() <= MAX_NESTING =>
+                    {
+                        path.push(name);
+                        let size =
+                            expanded_set(doc, &fragment.node.selection_set.node, sizes, path);
+                        path.pop();
+                        sizes.insert(name, size);
+                        size
+                    }
+                    _ => 0,
+                }
+            }
+        };
+        total = total.saturating_add(1).saturating_add(inner);
+    }
+    total
 }
 
 fn unknown(wanted: &str) -> Refusal {
@@ -191,6 +312,47 @@ mod tests {
             Refusal::Introspection
         );
         assert!(run("{ __typename }", None).is_ok());
+    }
+
+    #[test]
+    fn fragments_are_sized_expanded() {
+        let mut doubling = String::from("{ ...F0 } ");
+        for i in 0..30 {
+            doubling.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{j} ...F{j} }} ",
+                j = i + 1
+            ));
+        }
+        doubling.push_str("fragment F30 on Query { a }");
+        let err = run(&doubling, None).unwrap_err();
+        assert!(matches!(err, Refusal::OverLimit(m) if m.contains("over a billion")));
+        // A fragment used a few times is counted each time, as validation walks it.
+        let reused = "{ a: w { ...W } b: w { ...W } } fragment W on Work { id title }";
+        assert!(run(reused, None).is_ok());
+        assert_eq!(expanded_selections(&parse_query(reused).unwrap()), 8);
+        // Cycles end the count (validation refuses them).
+        let cycle = "{ ...A } fragment A on Query { a ...B } fragment B on Query { ...A }";
+        assert_eq!(expanded_selections(&parse_query(cycle).unwrap()), 4);
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_parsing() {
+        let nested = |n: usize| format!("{}{}", "{ a ".repeat(n), "}".repeat(n));
+        assert!(check_nesting(&nested(MAX_NESTING), MAX_NESTING).is_ok());
+        assert!(matches!(
+            check_nesting(&nested(MAX_NESTING + 1), MAX_NESTING),
+            Err(Refusal::OverLimit(m)) if m.contains("64 levels")
+        ));
+        let list = format!("{{ a(x: {}1{}) }}", "[".repeat(70), "]".repeat(70));
+        assert!(check_nesting(&list, MAX_NESTING).is_err());
+        // Brackets inside strings, block strings and comments do not count.
+        let quiet = format!(
+            "{{ a(x: \"{0}\\\"{0}\", y: \"\"\"{0}\\\"\"\"{0}\"\"\") # {0}\n }}",
+            "{[(".repeat(100)
+        );
+        assert!(check_nesting(&quiet, MAX_NESTING).is_ok(), "{quiet}");
+        // Unbalanced text is left to the parser.
+        assert!(check_nesting("}}} {", MAX_NESTING).is_ok());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::accounts::model::ClientInfo;
 use crate::app::AppState;
 use crate::error::ErrorCode;
 use crate::graphql::viewer::Viewer;
+use crate::privacy::partners::{self, PartnerPrincipal};
 
 /// The two response media types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +134,7 @@ pub async fn post(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
@@ -146,6 +147,18 @@ pub async fn post(
             &message,
         );
     }
+    let limits = &state.config.limits;
+    let body = match read_body(
+        body,
+        &headers,
+        limits.max_body_bytes,
+        limits.request_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err((status, code, message)) => return request_error(media, status, code, &message),
+    };
     match params::from_json_body(&body) {
         Ok(Body::Single(p)) => {
             run_one(&state, &headers, &client, Method::POST, media, p)
@@ -160,6 +173,60 @@ pub async fn post(
             &message,
         ),
     }
+}
+
+/// Reads a POST body of at most `limit` bytes within `timeout`. A declared `Content-Length` over the limit is
+/// refused before a byte is read (413), a chunked body as soon as it passes the limit, and a body that
+/// trickles in slower than the timeout with 408, so a client cannot hold a connection with a body it never
+/// finishes.
+async fn read_body(
+    body: axum::body::Body,
+    headers: &HeaderMap,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, (StatusCode, ErrorCode, String)> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::QueryTooComplex,
+            format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::with_capacity(declared.unwrap_or(0) as usize);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    "the request body could not be read".to_string(),
+                )
+            })?;
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err((
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::BadUserInput,
+                "the request body took too long to arrive".to_string(),
+            ))
+        })
 }
 
 /// Any other method on `/graphql`.
@@ -232,6 +299,21 @@ pub(crate) async fn viewer(
         }
     };
     state.accounts.authenticate(token.as_deref()).await
+}
+
+/// The partner behind a request whose bearer token is a partner token (`ptk_...`): its principal, or
+/// `UNAUTHENTICATED` when the token is unknown, revoked or expired; `None` for any other request.
+async fn partner(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<Result<PartnerPrincipal, crate::error::AppError>> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || !token.starts_with(partners::TOKEN_PREFIX) {
+        return None;
+    }
+    Some(partners::authenticate(&state.pool, token).await)
 }
 
 /// A cookie's value from the request headers.
@@ -317,6 +399,13 @@ async fn run_one(
             ),
         );
     }
+    if let Err(refusal) = analysis::check_nesting(&p.query, analysis::MAX_NESTING) {
+        return fail(
+            document_error_status(media),
+            ErrorCode::QueryTooComplex,
+            refusal.message(),
+        );
+    }
     let doc = match async_graphql::parser::parse_query(&p.query) {
         Ok(doc) => doc,
         Err(e) => {
@@ -367,8 +456,14 @@ async fn run_one(
         }
         _ => {}
     }
-    let viewer = match viewer(state, headers).await {
+    let authenticated = match partner(state, headers).await {
+        Some(found) => found.map(|p| (Viewer::visitor(), Some(p))),
+        None => viewer(state, headers).await.map(|v| (v, None)),
+    };
+    let (viewer, partner) = match authenticated {
         Ok(v) => v,
+        // The check itself failed (the database is away): not the client's fault, and no detail for it.
+        Err(crate::error::AppError::Internal(e)) => return unavailable(media, &e),
         Err(e) => {
             let (mut res, body) = fail(StatusCode::UNAUTHORIZED, e.code(), &e.to_string());
             res.headers_mut()
@@ -386,6 +481,9 @@ async fn run_one(
             .data(crate::content::views::CookieConsent::from_cookie(
                 cookie(headers, crate::content::views::CONSENT_COOKIE).as_deref(),
             ));
+    if let Some(partner) = partner {
+        request = request.data(partner);
+    }
     request.operation_name = p.operation_name;
     request.set_parsed_query(doc);
     let op_label = metric_label(analysis.operation_name.as_deref());
@@ -413,7 +511,8 @@ async fn run_one(
     };
     let request_level = response.data == async_graphql::Value::Null && !response.errors.is_empty();
     crate::error::label_response(&mut response);
-    let status = if request_level && response.errors.iter().all(is_document_error) {
+    let refused_document = request_level && response.errors.iter().all(is_document_error);
+    let status = if refused_document {
         document_error_status(media)
     } else {
         StatusCode::OK
@@ -422,7 +521,11 @@ async fn run_one(
         .map(|s| s.statements())
         .unwrap_or(0);
     metrics::histogram!("portico_graphql_sql_statements_per_request").record(statements as f64);
-    let body = serde_json::to_value(&response).expect("responses serialise");
+    let mut body = serde_json::to_value(&response).expect("responses serialise");
+    if refused_document && let Some(map) = body.as_object_mut() {
+        // A document refused before execution has no `data` entry (GraphQL over HTTP), not `"data": null`.
+        map.remove("data");
+    }
     let mut res = json_response(
         media,
         status,
@@ -437,6 +540,23 @@ async fn run_one(
     for (name, value) in response.http_headers.iter() {
         res.headers_mut().append(name.clone(), value.clone());
     }
+    (res, body)
+}
+
+/// 503 with `INTERNAL` and the request id for a failure outside the executor; the detail is only logged.
+fn unavailable(media: MediaType, e: &anyhow::Error) -> (Response, serde_json::Value) {
+    let request_id = crate::telemetry::current_request_id();
+    tracing::error!(request_id = %request_id, error = ?e, "internal error before execution");
+    metrics::counter!("portico_errors_total", "code" => ErrorCode::Internal.as_str()).increment(1);
+    let body = json!({ "errors": [{ "message": "internal error",
+        "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id } }] });
+    let mut res = json_response(
+        media,
+        StatusCode::SERVICE_UNAVAILABLE,
+        serde_json::to_vec(&body).expect("static JSON"),
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     (res, body)
 }
 

@@ -1,9 +1,10 @@
 //! The HTTP surface: `/graphql` (GET, POST), `/graphql/ws`, `/graphiql`, `/beacon.gif`, `/healthz`, `/readyz`,
-//! `/metrics`.
+//! `/metrics`, `/privacy/exports/{id}` (data export downloads).
 
 pub mod analysis;
 pub mod beacon;
 pub mod caching;
+pub mod export;
 pub mod graphiql;
 pub mod graphql;
 mod health;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graphql/ws", get(ws::handler))
         .route("/beacon.gif", get(beacon::beacon))
+        .route("/privacy/exports/{id}", get(export::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));

@@ -1,16 +1,28 @@
-//! The consent ledger: append-only grants and withdrawals per purpose and policy version. The current state
-//! of a purpose is its latest record.
+//! The consent ledger: append-only grants and withdrawals per purpose, policy version and (for purposes that
+//! reach a partner) partner. The current state of (purpose, partner) is its latest record; a general answer
+//! has no partner.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::crypto::DataKeys;
+use super::model::{ConsentRecordRow, NewConsentRecord};
 use super::store;
 use crate::accounts::model::ClientInfo;
 use crate::db::Pool;
-use crate::db::schema::{consent_records as cr, policy_versions as pv};
+use crate::db::schema::consent_records as cr;
 use crate::error::{AppError, AppResult};
+
+/// Purposes consented to per partner (PIPL Art. 23): a grant names the partner that receives the data.
+pub const PER_PARTNER_PURPOSES: &[&str] =
+    &["partner-business", "partner-payment", "partner-analytics"];
+/// The advertising purpose: advertisers receive aggregates only, so it is granted without a partner.
+pub const AGGREGATE_PURPOSE: &str = "partner-advertising";
+/// The ledger method of a grant given through `grantConsent`.
+pub const METHOD_GRANT: &str = "grant";
+/// The ledger method of a withdrawal through `withdrawConsent`.
+pub const METHOD_WITHDRAW: &str = "withdraw";
 
 /// Consents checked against the current policy, ready to record.
 #[derive(Debug, Clone)]
@@ -19,13 +31,29 @@ pub struct ConsentPlan {
     pub purposes: Vec<String>,
 }
 
-/// The current state of one purpose for an account.
+/// The current state of one purpose (for one partner, or in general) for an account.
 #[derive(Debug, Clone)]
 pub struct ConsentState {
     pub purpose: String,
     pub granted: bool,
     pub policy_version: String,
     pub updated_at: DateTime<Utc>,
+    /// The partner this answer names; `None` for a general answer.
+    pub partner_id: Option<i64>,
+    pub partner_name: Option<String>,
+}
+
+impl From<ConsentRecordRow> for ConsentState {
+    fn from(r: ConsentRecordRow) -> Self {
+        ConsentState {
+            purpose: r.purpose,
+            granted: r.granted,
+            policy_version: r.policy_version,
+            updated_at: r.created_at,
+            partner_id: r.partner_id,
+            partner_name: r.partner_name,
+        }
+    }
 }
 
 /// Checks the consents given at registration: the policy version must be the current one, every purpose must
@@ -89,11 +117,7 @@ pub async fn record_consents(
     method: &str,
     client: &ClientInfo,
 ) -> QueryResult<()> {
-    let addr = client
-        .addr
-        .map(|a| keys.pseudonym("client-address", a.to_string().as_bytes()));
-    let ua = (!client.user_agent.is_empty())
-        .then(|| keys.pseudonym("user-agent", client.user_agent.as_bytes()));
+    let (addr, ua) = client_hashes(keys, client);
     let rows: Vec<_> = plan
         .purposes
         .iter()
@@ -116,33 +140,17 @@ pub async fn record_consents(
     Ok(())
 }
 
-/// The current state per purpose (latest record of each).
+/// The current state per purpose and partner (latest record of each): general answers and per-partner
+/// answers, by purpose, the general answer first.
 pub async fn current_consents(pool: &Pool, account_id: i64) -> AppResult<Vec<ConsentState>> {
     let mut conn = pool.get().await?;
-    let rows: Vec<(String, bool, String, DateTime<Utc>)> = cr::table
-        .inner_join(pv::table)
-        .filter(cr::account_id.eq(account_id))
-        .filter(cr::partner_id.is_null())
-        .distinct_on(cr::purpose)
-        .order((cr::purpose.asc(), cr::id.desc()))
-        .select((cr::purpose, cr::granted, pv::version, cr::created_at))
-        .load(&mut conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(purpose, granted, policy_version, updated_at)| ConsentState {
-                purpose,
-                granted,
-                policy_version,
-                updated_at,
-            },
-        )
-        .collect())
+    let rows = store::current_records(&mut conn, account_id).await?;
+    Ok(rows.into_iter().map(ConsentState::from).collect())
 }
 
 /// True when a policy version newer than the one the account registered under adds or changes a purpose
-/// that the account has not answered since.
+/// that the account has not answered since (a grant or withdrawal, general or for a partner, under that
+/// version or a later one).
 pub async fn needs_reconsent(pool: &Pool, account_id: i64) -> AppResult<bool> {
     #[derive(QueryableByName)]
     struct Flag {
@@ -171,7 +179,7 @@ pub async fn needs_reconsent(pool: &Pool, account_id: i64) -> AppResult<bool> {
            WHERE s.since_id > (SELECT COALESCE(MIN(policy_version_id), 0) FROM consent_records WHERE account_id = $1)
              AND NOT EXISTS (
              SELECT 1 FROM consent_records c
-             WHERE c.account_id = $1 AND c.purpose = s.key AND c.partner_id IS NULL AND c.policy_version_id >= s.since_id)
+             WHERE c.account_id = $1 AND c.purpose = s.key AND c.policy_version_id >= s.since_id)
          ) AS needs",
     )
     .bind::<diesel::sql_types::BigInt, _>(account_id)
@@ -196,4 +204,334 @@ pub async fn has_consent(
         .await
         .optional()?;
     Ok(latest.unwrap_or(false))
+}
+
+/// Whether the account's latest answer for `purpose` names `partner_id` with a grant (the partner read path
+/// discloses only then).
+pub async fn partner_consent_granted(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+    purpose: &str,
+    partner_id: i64,
+) -> QueryResult<bool> {
+    let latest: Option<bool> = cr::table
+        .filter(cr::account_id.eq(account_id))
+        .filter(cr::purpose.eq(purpose))
+        .filter(cr::partner_id.eq(partner_id))
+        .order(cr::id.desc())
+        .select(cr::granted)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(latest.unwrap_or(false))
+}
+
+/// The keyed hashes of the client address and user agent a ledger row keeps (never the values).
+fn client_hashes(keys: &DataKeys, client: &ClientInfo) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let addr = client
+        .addr
+        .map(|a| keys.pseudonym("client-address", a.to_string().as_bytes()));
+    let ua = (!client.user_agent.is_empty())
+        .then(|| keys.pseudonym("user-agent", client.user_agent.as_bytes()));
+    (addr, ua)
+}
+
+/// The purposes of a grant or withdrawal: at least one, each named once, in the order given.
+fn listed(purposes: &[String]) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(purposes.len());
+    for p in purposes {
+        let p = p.trim();
+        if !out.iter().any(|o| o == p) {
+            out.push(p.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(AppError::bad_input("purposes", "name at least one purpose"));
+    }
+    Ok(out)
+}
+
+fn unknown_purpose(purpose: &str) -> AppError {
+    AppError::bad_input(
+        "purposes",
+        format!("`{purpose}` is not a purpose of the privacy policy"),
+    )
+}
+
+fn no_partner(id: i64) -> AppError {
+    AppError::bad_input("partner", format!("no partner has the id Partner:{id}"))
+}
+
+/// Checks that `partner` fits `purpose` when granting: per-partner purposes need a registered, active
+/// partner for that purpose; every other purpose is granted without one.
+fn check_grant_partner(
+    purpose: &str,
+    partner: Option<&super::model::ConsentPartner>,
+) -> AppResult<()> {
+    let per_partner = PER_PARTNER_PURPOSES.contains(&purpose);
+    match partner {
+        None if per_partner => Err(AppError::bad_input(
+            "partner",
+            format!(
+                "`{purpose}` is consented to per partner: name the partner that receives the data"
+            ),
+        )),
+        Some(_) if purpose == AGGREGATE_PURPOSE => Err(AppError::bad_input(
+            "partner",
+            format!("advertisers receive aggregates only: grant `{purpose}` without a partner"),
+        )),
+        Some(_) if !per_partner => Err(AppError::bad_input(
+            "partner",
+            format!("`{purpose}` is not given per partner: grant it without a partner"),
+        )),
+        Some(p) if !p.may_receive(purpose) => Err(AppError::bad_input(
+            "partner",
+            format!(
+                "partner `{}` is suspended or not registered for `{purpose}`",
+                p.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Grants `purposes` under `policy_version`, which must be the current version. Purposes that reach a
+/// named partner (`partner-business`, `partner-payment`, `partner-analytics`) need `partner`, registered for
+/// them and not suspended; the others are granted without one. Appends one ledger row per purpose in one
+/// transaction and returns the resulting states.
+pub async fn grant_consents(
+    pool: &Pool,
+    keys: &DataKeys,
+    account_id: i64,
+    purposes: &[String],
+    policy_version: &str,
+    partner: Option<i64>,
+    client: &ClientInfo,
+) -> AppResult<Vec<ConsentState>> {
+    let purposes = listed(purposes)?;
+    let (addr, ua) = client_hashes(keys, client);
+    let mut conn = pool.get().await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let current = store::current_version(conn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))?;
+        if current.version != policy_version {
+            return Err(AppError::bad_input(
+                "policyVersion",
+                format!(
+                    "policy version `{policy_version}` is not the current one (`{}`); read the current policy and consent to it",
+                    current.version
+                ),
+            ));
+        }
+        let catalogue = store::purposes_of(conn, current.id).await?;
+        if let Some(p) = purposes
+            .iter()
+            .find(|p| !catalogue.iter().any(|c| &c.key == *p))
+        {
+            return Err(unknown_purpose(p));
+        }
+        let partner = match partner {
+            None => None,
+            Some(id) => Some(
+                store::consent_partner(conn, id)
+                    .await?
+                    .ok_or_else(|| no_partner(id))?,
+            ),
+        };
+        for p in &purposes {
+            check_grant_partner(p, partner.as_ref())?;
+        }
+        let rows: Vec<NewConsentRecord> = purposes
+            .iter()
+            .map(|p| NewConsentRecord {
+                account_id: Some(account_id),
+                purpose: p.clone(),
+                partner_id: partner.as_ref().map(|x| x.id),
+                policy_version_id: current.id,
+                granted: true,
+                method: METHOD_GRANT.to_string(),
+                client_addr_hash: addr.clone(),
+                user_agent_hash: ua.clone(),
+            })
+            .collect();
+        let ids = store::append_consents(conn, &rows).await?;
+        let states = store::records_by_ids(conn, &ids).await?;
+        Ok(states.into_iter().map(ConsentState::from).collect())
+    })
+    .await
+}
+
+/// Withdraws `purposes`, effective at once, recorded under the current policy version. With `partner`, only
+/// that partner's consent goes; without it, the general answer goes and so does every partner-specific grant
+/// of the purpose, so one call is enough. A required purpose cannot be withdrawn: that takes cancelling the
+/// account. Appends the rows in one transaction and returns the resulting states.
+pub async fn withdraw_consents(
+    pool: &Pool,
+    keys: &DataKeys,
+    account_id: i64,
+    purposes: &[String],
+    partner: Option<i64>,
+    client: &ClientInfo,
+) -> AppResult<Vec<ConsentState>> {
+    let purposes = listed(purposes)?;
+    let (addr, ua) = client_hashes(keys, client);
+    let mut conn = pool.get().await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let current = store::current_version(conn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))?;
+        let catalogue = store::purposes_of(conn, current.id).await?;
+        for p in &purposes {
+            match catalogue.iter().find(|c| &c.key == p) {
+                Some(c) if c.required => {
+                    return Err(AppError::bad_input(
+                        "purposes",
+                        format!(
+                            "`{p}` is required to provide the service and cannot be withdrawn without cancelling \
+                             the account; to stop it, cancel the account with requestAccountCancellation"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                // A purpose an earlier version named can still be withdrawn; one never published cannot.
+                None if store::purpose_ever_published(conn, p).await? => {}
+                None => return Err(unknown_purpose(p)),
+            }
+        }
+        let partner = match partner {
+            None => None,
+            Some(id) => Some(
+                store::consent_partner(conn, id)
+                    .await?
+                    .ok_or_else(|| no_partner(id))?,
+            ),
+        };
+        let row = |purpose: &str, partner_id: Option<i64>| NewConsentRecord {
+            account_id: Some(account_id),
+            purpose: purpose.to_string(),
+            partner_id,
+            policy_version_id: current.id,
+            granted: false,
+            method: METHOD_WITHDRAW.to_string(),
+            client_addr_hash: addr.clone(),
+            user_agent_hash: ua.clone(),
+        };
+        let mut rows = Vec::new();
+        for p in &purposes {
+            let per_partner = PER_PARTNER_PURPOSES.contains(&p.as_str());
+            match &partner {
+                Some(x) if per_partner => rows.push(row(p, Some(x.id))),
+                Some(_) => {
+                    return Err(AppError::bad_input(
+                        "partner",
+                        format!("`{p}` is not given per partner: withdraw it without a partner"),
+                    ));
+                }
+                None => {
+                    rows.push(row(p, None));
+                    for partner_id in store::granted_partners(conn, account_id, p).await? {
+                        rows.push(row(p, Some(partner_id)));
+                    }
+                }
+            }
+        }
+        let ids = store::append_consents(conn, &rows).await?;
+        let states = store::records_by_ids(conn, &ids).await?;
+        Ok(states.into_iter().map(ConsentState::from).collect())
+    })
+    .await
+}
+
+/// One page of an account's consent ledger, newest first: up to `first` records older than the record
+/// `before`, and whether more follow.
+pub async fn consent_history(
+    pool: &Pool,
+    account_id: i64,
+    before: Option<i64>,
+    first: usize,
+) -> AppResult<(Vec<ConsentRecordRow>, bool)> {
+    let mut conn = pool.get().await?;
+    let mut rows = store::history_page(&mut conn, account_id, before, first as i64 + 1).await?;
+    let more = rows.len() > first;
+    rows.truncate(first);
+    Ok((rows, more))
+}
+
+/// The latest general answers for `purpose` of many accounts in one statement: the accounts that granted it.
+pub async fn granted_among(
+    pool: &Pool,
+    account_ids: &[i64],
+    purpose: &str,
+) -> AppResult<std::collections::HashSet<i64>> {
+    if account_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut conn = pool.get().await?;
+    let rows = store::latest_answers(&mut conn, account_ids, &[purpose]).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, granted)| *granted)
+        .filter_map(|(id, _, _)| id)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::privacy::model::ConsentPartner;
+
+    fn partner(purposes: &[&str], suspended: bool) -> ConsentPartner {
+        ConsentPartner {
+            id: 7,
+            name: "Jobs Co".into(),
+            purposes: purposes.iter().map(|p| Some(p.to_string())).collect(),
+            suspended_at: suspended.then(Utc::now),
+        }
+    }
+
+    fn field_of(r: AppResult<()>) -> Option<String> {
+        match r {
+            Err(AppError::BadUserInput { field, .. }) => field,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn purposes_are_listed_once_and_never_empty() {
+        let given = [
+            "analytics".to_string(),
+            " analytics ".into(),
+            "profile".into(),
+        ];
+        assert_eq!(listed(&given).unwrap(), ["analytics", "profile"]);
+        assert!(matches!(
+            listed(&[]),
+            Err(AppError::BadUserInput { field: Some(f), .. }) if f == "purposes"
+        ));
+    }
+
+    #[test]
+    fn partner_purposes_name_a_fitting_partner() {
+        let jobs = partner(&["partner-business"], false);
+        assert!(check_grant_partner("partner-business", Some(&jobs)).is_ok());
+        assert!(check_grant_partner("analytics", None).is_ok());
+        assert!(check_grant_partner("partner-advertising", None).is_ok());
+        for (purpose, p) in [
+            ("partner-business", None),
+            ("partner-payment", Some(&jobs)),
+            (
+                "partner-business",
+                Some(&partner(&["partner-business"], true)),
+            ),
+            ("partner-advertising", Some(&jobs)),
+            ("analytics", Some(&jobs)),
+        ] {
+            assert_eq!(
+                field_of(check_grant_partner(purpose, p)).as_deref(),
+                Some("partner"),
+                "{purpose}"
+            );
+        }
+    }
 }

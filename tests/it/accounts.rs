@@ -554,6 +554,18 @@ async fn password_change_and_reset_end_other_sessions() {
 async fn profile_fields_visibility_and_the_public_user() {
     let app = TestApp::new().await;
     let (token, _) = app.register("Ling", "+8615800128000").await;
+    // Optional fields are shown to others only with consent to `profile`.
+    let (_, granted) = app
+        .graphql_as(
+            &token,
+            "mutation { grantConsent(purposes: [\"profile\"], policyVersion: \"1\") { granted } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        granted["data"]["grantConsent"][0]["granted"], true,
+        "{granted}"
+    );
     let update = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id city hometown signature bio labels } }";
     let (_, body) = app
         .graphql_as(&token, update, json!({ "input": {

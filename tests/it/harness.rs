@@ -391,6 +391,15 @@ impl TestApp {
             r["refreshToken"].as_str().unwrap().to_string(),
         )
     }
+
+    /// Registers `username` and gives it the staff role; returns its access token.
+    pub async fn staff(&self, username: &str, phone: &str) -> String {
+        let (token, _) = self.register(username, phone).await;
+        portico::accounts::service::grant_role(&self.state.pool, username, "staff")
+            .await
+            .unwrap();
+        token
+    }
 }
 
 /// A password that passes the strength rules.

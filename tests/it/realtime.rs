@@ -214,11 +214,7 @@ pub async fn graphql_on(state: &AppState, token: &str, query: &str, variables: V
 
 /// Registers `username` and makes it staff; returns its access token.
 pub async fn staff(app: &TestApp, username: &str, phone: &str) -> String {
-    let (token, _) = app.register(username, phone).await;
-    portico::accounts::service::grant_role(&app.state.pool, username, "staff")
-        .await
-        .unwrap();
-    token
+    app.staff(username, phone).await
 }
 
 /// A declaration input with `scope`.

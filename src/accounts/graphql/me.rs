@@ -57,7 +57,7 @@ pub struct SecurityEvent {
     pub id: ID,
     /// registered, sign_in, sign_in_failed, new_device, password_changed, password_reset, email_bound,
     /// email_unbound, third_party_bound, third_party_unbound, session_revoked, refresh_token_reused,
-    /// cancellation_requested.
+    /// cancellation_requested, cancellation_revoked, personal_data_accessed.
     pub kind: String,
     pub detail: async_graphql::Json<serde_json::Value>,
     pub user_agent: String,
@@ -185,23 +185,33 @@ impl Me {
             })
             .collect())
     }
-    /// The current answer for each purpose consented to or withdrawn.
+    /// The current answer for each purpose consented to or withdrawn: general answers, and answers naming
+    /// a partner for purposes given per partner.
     async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Consent>> {
         let rows =
             crate::privacy::service::current_consents(&accounts(ctx).pool, self.account.id).await?;
-        Ok(rows
-            .into_iter()
-            .map(|c| Consent {
-                purpose: c.purpose,
-                granted: c.granted,
-                policy_version: c.policy_version,
-                updated_at: c.updated_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(Consent::from).collect())
+    }
+    /// Every grant and withdrawal this account gave, newest first (the append-only consent ledger); `after` is
+    /// a cursor from this list.
+    async fn consent_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::privacy::graphql::ConsentRecordConnection> {
+        Ok(crate::privacy::graphql::consent_history(ctx, self.account.id, first, after).await?)
     }
     /// True when a newer policy version adds or changes a purpose this account has not answered.
     async fn needs_reconsent(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(crate::privacy::service::needs_reconsent(&accounts(ctx).pool, self.account.id).await?)
+    }
+    /// The pending request to cancel this account; null when none is pending.
+    async fn cancellation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::privacy::graphql::AccountCancellation>> {
+        crate::privacy::graphql::cancellation::pending(ctx, self.account.id).await
     }
     /// Works this account collected, most recently collected first.
     async fn collections(
@@ -239,6 +249,33 @@ impl Me {
             after.is_some(),
             more,
         ))
+    }
+    /// Every disclosure of this account's data to a partner (who, for which purpose, which data categories,
+    /// when), newest first; `after` is a cursor from this list.
+    async fn disclosures(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::privacy::graphql::DisclosureConnection> {
+        crate::privacy::graphql::disclosures(ctx, self.account.id, first, after).await
+    }
+    /// This account's recent data exports (requested with `requestDataExport`), newest first.
+    async fn data_exports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::privacy::graphql::DataExport>> {
+        crate::privacy::graphql::data_exports(ctx, self.account.id).await
+    }
+    /// Every time a staff member read this account's personal data (when, why, which fields, who), newest
+    /// first; `after` is a cursor from this list.
+    async fn staff_accesses(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::privacy::graphql::StaffAccessConnection> {
+        crate::privacy::graphql::staff_accesses(ctx, self.account.id, first, after).await
     }
     /// Security events, newest first.
     async fn security_events(

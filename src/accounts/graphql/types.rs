@@ -177,12 +177,5 @@ pub struct ThirdPartyBinding {
     pub bound_at: DateTime<Utc>,
 }
 
-/// The current state of consent to one purpose.
-#[derive(SimpleObject)]
-pub struct Consent {
-    pub purpose: String,
-    pub granted: bool,
-    /// The policy version this answer was given under.
-    pub policy_version: String,
-    pub updated_at: DateTime<Utc>,
-}
+/// The current state of consent to one purpose (defined by the privacy domain, which keeps the ledger).
+pub use crate::privacy::graphql::Consent;

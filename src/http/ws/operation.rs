@@ -72,6 +72,7 @@ pub fn start(
             ),
         ));
     }
+    analysis::check_nesting(&payload.query, analysis::MAX_NESTING)?;
     let doc = async_graphql::parser::parse_query(&payload.query).map_err(|e| {
         Refused::new(
             ErrorCode::GraphqlParseFailed,

@@ -10,7 +10,7 @@ pub enum NotificationKind {
     /// A security incident that affects this account.
     SecurityIncident,
     /// This account's own security: a sign-in from a new device, a password change or reset, an email or
-    /// third-party account bound or unbound, a cancellation request.
+    /// third-party account bound or unbound, a cancellation requested or revoked.
     AccountSecurity,
     /// Other members' activity.
     Social,

@@ -132,6 +132,20 @@ pub async fn acknowledge(
     .optional()
 }
 
+/// Deletes an account's notices other than security-incident notices.
+pub async fn delete_personal_notices(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+) -> QueryResult<usize> {
+    diesel::delete(
+        n::table
+            .filter(n::account_id.eq(account_id))
+            .filter(n::incident_id.is_null()),
+    )
+    .execute(conn)
+    .await
+}
+
 /// Records when notices first went out on a socket (later deliveries keep the first time).
 pub async fn mark_delivered(
     conn: &mut AsyncPgConnection,

@@ -1,0 +1,260 @@
+//! Shared by the HTTP load benches (`nested` and `compare`): the bench database and the gateway served
+//! in-process, the queries, and a closed-loop load driver that measures every request at the client.
+
+// Each bench binary uses a part of this module.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use portico::app::AppState;
+use portico::config::Config;
+
+/// The web client's feed, as the issue describes it: 20 works, each with its author, tags, collection count
+/// and whether the viewer collected it.
+pub const NESTED: &str = "query Nested { works(first: 20) { edges { cursor node { id title coverUrl tags \
+    author { id username avatarUrl } collectionCount viewerHasCollected } } pageInfo { hasNextPage endCursor } } }";
+/// A small query that touches two tables.
+pub const POLICY: &str = "query PrivacyPolicy { privacyPolicy { version publishedAt purposes { key title \
+    description required dataCategories recipients } } }";
+/// The word the search scenario looks for: a tag of the demonstration data (`src/demo/words.rs`) that is also
+/// part of many usernames, so a page holds works, articles and members.
+pub const SEARCH_TERM: &str = "bru";
+/// A search page of 20 hits of every kind, with what a results list shows of each.
+pub const SEARCH: &str = "query Search { search(query: \"bru\", first: 20) { edges { cursor node { __typename \
+    ... on Work { id title coverUrl author { id username } } ... on Article { id title author { id username } } \
+    ... on User { id username avatarUrl } } } pageInfo { hasNextPage endCursor } } }";
+
+pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The bench database's URL (`PORTICO_BENCH_DATABASE_URL`, default `portico_bench` on the local server).
+pub fn database_url() -> String {
+    std::env::var("PORTICO_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/portico_bench".into())
+}
+
+/// The gateway serving the bench database, and a signed-in demonstration member.
+pub struct Portico {
+    pub state: AppState,
+    pub endpoint: String,
+    pub access_token: String,
+    pub account_id: i64,
+    pub session_id: i64,
+    pub loaded: String,
+}
+
+/// Migrates the bench database, loads the demonstration data (loading again adds nothing), starts the gateway on
+/// a loopback port with a pool of `PORTICO_BENCH_POOL_SIZE` (default 4), and opens a session for the first
+/// demonstration member.
+pub async fn start_portico(url: &str) -> anyhow::Result<Portico> {
+    let mut config = Config::for_database(url);
+    config.pool_size = env_or("PORTICO_BENCH_POOL_SIZE", 4);
+    let state = AppState::start(config)
+        .await
+        .context("preparing the bench database")?;
+    let report = portico::demo::load(&state.pool).await?;
+    let member = &portico::demo::generate().users[0].username;
+    let mut conn = state.pool.get().await?;
+    let account = member_id(&mut conn, member).await?;
+    let tokens = state
+        .accounts
+        .open_session(
+            &mut conn,
+            account,
+            "bench",
+            Some("bench"),
+            &Default::default(),
+        )
+        .await?;
+    drop(conn);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let serving = state.clone();
+    tokio::spawn(async move {
+        let stop = serving.shutdown.clone();
+        let _ =
+            portico::app::serve_on(listener, serving, async move { stop.cancelled().await }).await;
+    });
+    Ok(Portico {
+        state,
+        endpoint: format!("http://{addr}/graphql"),
+        access_token: tokens.access_token,
+        account_id: tokens.account_id,
+        session_id: tokens.session_id,
+        loaded: report.to_string(),
+    })
+}
+
+async fn member_id(
+    conn: &mut diesel_async::AsyncPgConnection,
+    username: &str,
+) -> anyhow::Result<i64> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let row: Id = diesel::sql_query("SELECT id FROM accounts WHERE lower(username) = lower($1)")
+        .bind::<diesel::sql_types::Text, _>(username)
+        .get_result(conn)
+        .await?;
+    Ok(row.id)
+}
+
+/// What one timed run measured.
+pub struct Outcome {
+    pub requests: usize,
+    pub errors: usize,
+    pub elapsed: Duration,
+    /// Sorted.
+    pub latencies_us: Vec<u32>,
+}
+
+impl Outcome {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile_ms(&self, per_mille: usize) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let i = (self.latencies_us.len() * per_mille / 1000).min(self.latencies_us.len() - 1);
+        self.latencies_us[i] as f64 / 1000.0
+    }
+
+    /// A Markdown table row: requests, req/s, p50, p99, p99.9 (ms), errors.
+    pub fn row(&self, label: &str) -> String {
+        format!(
+            "| {label} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            self.requests,
+            self.per_second(),
+            self.percentile_ms(500),
+            self.percentile_ms(990),
+            self.percentile_ms(999),
+            self.errors
+        )
+    }
+}
+
+/// The header of the table [`Outcome::row`] writes.
+pub const TABLE_HEADER: &str = "| scenario | requests | req/s | p50 ms | p99 ms | p99.9 ms | errors |\n\
+                                |---|---:|---:|---:|---:|---:|---:|";
+
+/// The JSON body of a query.
+pub fn body_of(query: &str) -> Arc<Vec<u8>> {
+    Arc::new(serde_json::to_vec(&serde_json::json!({ "query": query })).expect("JSON"))
+}
+
+fn request(
+    client: &reqwest::Client,
+    endpoint: &str,
+    body: &Arc<Vec<u8>>,
+    bearer: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let mut req = client
+        .post(endpoint)
+        .header("content-type", "application/json")
+        .body(body.as_ref().clone());
+    if let Some(t) = bearer {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    req
+}
+
+/// Sends the query once: the decoded answer (refused when it has errors) and the gateway's `X-Sql-Statements`.
+pub async fn post(
+    endpoint: &str,
+    query: &str,
+    bearer: Option<&str>,
+) -> anyhow::Result<(serde_json::Value, Option<String>)> {
+    let client = reqwest::Client::new();
+    let res = request(&client, endpoint, &body_of(query), bearer)
+        .send()
+        .await
+        .with_context(|| format!("POST {endpoint}"))?;
+    let status = res.status();
+    let statements = res
+        .headers()
+        .get("x-sql-statements")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body: serde_json::Value = res.json().await?;
+    anyhow::ensure!(
+        status.is_success() && body.get("errors").is_none(),
+        "the query failed ({status}): {body}"
+    );
+    Ok((body, statements))
+}
+
+/// `connections` tasks send the query back to back on one shared client (one keep-alive connection each) until
+/// `duration` has passed. A request counts as an error unless it answers 2xx with `data` and no `errors`.
+pub async fn drive(
+    endpoint: &str,
+    query: &str,
+    bearer: Option<&str>,
+    connections: usize,
+    duration: Duration,
+) -> Outcome {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .expect("client");
+    let body = body_of(query);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let (client, body, endpoint) = (client.clone(), body.clone(), endpoint.to_string());
+            let bearer = bearer.map(str::to_string);
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(4096);
+                let mut errors = 0usize;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let ok = match request(&client, &endpoint, &body, bearer.as_deref())
+                        .send()
+                        .await
+                    {
+                        Ok(res) if res.status().is_success() => res.bytes().await.is_ok_and(|b| {
+                            b.starts_with(b"{\"data\"")
+                                && !b.windows(9).any(|w| w == b"\"errors\":")
+                        }),
+                        _ => false,
+                    };
+                    latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    errors += usize::from(!ok);
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut latencies_us = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.expect("load task");
+        latencies_us.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    latencies_us.sort_unstable();
+    Outcome {
+        requests: latencies_us.len(),
+        errors,
+        elapsed,
+        latencies_us,
+    }
+}
+
+/// The key of a Portico global id of `kind` (`"Work"`, `"User"`, ...).
+pub fn portico_key(id: &serde_json::Value, kind: &str) -> Option<i64> {
+    let (k, key) = portico::graphql::ids::decode(id.as_str()?)?;
+    (k == kind).then(|| key.parse().ok()).flatten()
+}

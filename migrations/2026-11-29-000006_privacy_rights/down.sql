@@ -1,0 +1,12 @@
+DROP TABLE account_cancellations;
+DROP TABLE data_exports;
+DROP TABLE staff_access_log;
+DROP TABLE disclosures;
+DROP TRIGGER consent_records_append_only ON consent_records;
+DROP FUNCTION consent_records_append_only();
+ALTER TABLE consent_records DROP COLUMN subject_pseudonym;
+ALTER TABLE consent_records ALTER COLUMN account_id SET NOT NULL;
+DROP INDEX consent_records_partner_latest;
+ALTER TABLE consent_records DROP CONSTRAINT consent_records_partner;
+DROP TABLE partner_tokens;
+DROP TABLE partners;

@@ -1,0 +1,10 @@
+//! Consent and privacy rights: policy versions, the consent ledger, export, deletion, cancellation and
+//! erasure, partners and disclosures, de-identified statistics, and audited staff access.
+
+mod cancellation;
+mod consent;
+mod export;
+mod leaks;
+mod partners;
+mod staff_access;
+mod statistics;
