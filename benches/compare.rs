@@ -521,11 +521,19 @@ async fn check_query(
             at.map(|i| &theirs[i])
         );
     }
+    if q.kind == Kind::Nested {
+        ensure!(
+            ours.iter().any(|w| w[8] == json!(true)),
+            "{}: the member collected none of the page, so the answers do not show that PostGraphile reads the \
+             viewer from its JWT",
+            q.name
+        );
+    }
     let statements = statements.unwrap_or_else(|| "?".into());
     let extra = match q.kind {
         Kind::Nested => format!(
             ", {} of them collected by the viewer",
-            ours.iter().filter(|w| w[7] == json!(true)).count()
+            ours.iter().filter(|w| w[8] == json!(true)).count()
         ),
         Kind::Search => {
             let count = |k: i64| ours.iter().filter(|h| h[0].as_i64() == Some(k)).count();

@@ -50,8 +50,8 @@ pub struct Portico {
 }
 
 /// Migrates the bench database, loads the demonstration data (loading again adds nothing), starts the gateway on
-/// a loopback port with a pool of `PORTICO_BENCH_POOL_SIZE` (default 4), and opens a session for the first
-/// demonstration member.
+/// a loopback port with a pool of `PORTICO_BENCH_POOL_SIZE` (default 4), and opens a session for a demonstration
+/// member who collected some of the feed's works.
 pub async fn start_portico(url: &str) -> anyhow::Result<Portico> {
     let mut config = Config::for_database(url);
     config.pool_size = env_or("PORTICO_BENCH_POOL_SIZE", 4);
@@ -59,9 +59,8 @@ pub async fn start_portico(url: &str) -> anyhow::Result<Portico> {
         .await
         .context("preparing the bench database")?;
     let report = portico::demo::load(&state.pool).await?;
-    let member = &portico::demo::generate().users[0].username;
     let mut conn = state.pool.get().await?;
-    let account = member_id(&mut conn, member).await?;
+    let account = member_id(&mut conn).await?;
     let tokens = state
         .accounts
         .open_session(
@@ -91,18 +90,32 @@ pub async fn start_portico(url: &str) -> anyhow::Result<Portico> {
     })
 }
 
-async fn member_id(
-    conn: &mut diesel_async::AsyncPgConnection,
-    username: &str,
-) -> anyhow::Result<i64> {
+/// The member who collected the most of the feed's first 20 works (so `viewerHasCollected` is true for some of
+/// them), or the first demonstration member.
+async fn member_id(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<i64> {
+    use diesel::OptionalExtension;
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         id: i64,
     }
+    let collector: Option<Id> = diesel::sql_query(
+        "SELECT c.account_id AS id FROM collections c \
+         JOIN (SELECT id FROM works WHERE published_at IS NOT NULL AND deleted_at IS NULL \
+               ORDER BY published_at DESC, id DESC LIMIT 20) w ON w.id = c.work_id \
+         JOIN accounts a ON a.id = c.account_id AND a.status = 'active' \
+         GROUP BY c.account_id ORDER BY count(*) DESC, c.account_id LIMIT 1",
+    )
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(c) = collector {
+        return Ok(c.id);
+    }
+    let first = &portico::demo::generate().users[0].username;
     let row: Id = diesel::sql_query("SELECT id FROM accounts WHERE lower(username) = lower($1)")
-        .bind::<diesel::sql_types::Text, _>(username)
+        .bind::<diesel::sql_types::Text, _>(first)
         .get_result(conn)
         .await?;
     Ok(row.id)
