@@ -157,13 +157,7 @@ fn main() -> anyhow::Result<()> {
 
     let mut checked = Vec::new();
     for q in &QUERIES {
-        let c = client_rt.block_on(check_query(
-            &url,
-            q,
-            &portico,
-            &postgraphile.endpoint,
-            &pg_token,
-        ))?;
+        let c = client_rt.block_on(check_query(q, &portico, &postgraphile.endpoint, &pg_token))?;
         checked.push(c);
     }
 
@@ -412,7 +406,6 @@ fn list_text(v: &Value) -> String {
 
 /// Sends the query to both servers, checks that they answer the same data, and gathers the pgbench variables.
 async fn check_query(
-    url: &str,
     q: &Query,
     portico: &load::Portico,
     pg_endpoint: &str,
@@ -445,16 +438,13 @@ async fn check_query(
             let ours = nested_of(&p["data"]["works"], false);
             let works: Vec<Value> = ours.iter().map(|w| w[0].clone()).collect();
             let authors: BTreeSet<i64> = ours.iter().filter_map(|w| w[4].as_i64()).collect();
-            let consent = public_avatars(url, &authors).await?;
             let vars = vec![
                 ("account_id".into(), portico.account_id.to_string()),
                 ("session_id".into(), portico.session_id.to_string()),
                 ("page_limit".into(), "21".into()),
                 ("active".into(), "active".into()),
-                ("purposes".into(), "{profile}".into()),
                 ("work_ids".into(), list_text(&json!(works))),
                 ("author_ids".into(), list_text(&json!(authors))),
-                ("consent_ids".into(), list_text(&json!(consent))),
             ];
             (ours, nested_of(&g["data"]["allWorks"], true), vars)
         }
@@ -468,17 +458,14 @@ async fn check_query(
             };
             let authors: BTreeSet<i64> = ours.iter().filter_map(|h| h[3].as_i64()).collect();
             let tsquery = portico::content::search::prepare(SEARCH_TERM)?;
-            let consent = public_avatars(url, &ids_of(1).into_iter().collect()).await?;
             let vars = vec![
                 ("tsquery".into(), tsquery),
                 ("page_limit".into(), "21".into()),
                 ("active".into(), "active".into()),
-                ("purposes".into(), "{profile}".into()),
                 ("work_ids".into(), list_text(&json!(ids_of(3)))),
                 ("article_ids".into(), list_text(&json!(ids_of(2)))),
                 ("user_ids".into(), list_text(&json!(ids_of(1)))),
                 ("author_ids".into(), list_text(&json!(authors))),
-                ("consent_ids".into(), list_text(&json!(consent))),
             ];
             (ours, search_of(&g["data"]["search"], true), vars)
         }
@@ -555,28 +542,6 @@ async fn check_query(
         statements,
         pgbench_vars: vars,
     })
-}
-
-/// Which of `ids` have an avatar they did not make private: the members whose consent to `profile` Portico
-/// reads to decide whether the avatar shows.
-async fn public_avatars(url: &str, ids: &BTreeSet<i64>) -> anyhow::Result<Vec<i64>> {
-    use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        account_id: i64,
-    }
-    let mut conn = portico::db::establish(url).await?;
-    let rows: Vec<Id> = diesel::sql_query(
-        "SELECT account_id FROM profiles WHERE account_id = ANY($1) AND avatar_url IS NOT NULL \
-         AND NOT coalesce('avatar_url' = ANY (private_fields), false) ORDER BY account_id",
-    )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
-        ids.iter().copied().collect::<Vec<_>>(),
-    )
-    .load(&mut conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.account_id).collect())
 }
 
 /// The policy as comparable rows: the version, then each purpose.

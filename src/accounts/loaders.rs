@@ -1,4 +1,6 @@
-//! Dataloaders of the accounts domain: public profiles by account id, one statement per batch.
+//! Dataloaders of the accounts domain: public profiles by account id, one statement per batch. The
+//! statement also reads each owner's current answer for `profile`, so a page of authors that shows
+//! avatars costs one round trip, not two.
 
 use std::collections::HashMap;
 
@@ -33,23 +35,42 @@ impl Loader<i64> for UserLoader {
             .get()
             .await
             .map_err(|e| std::sync::Arc::new(e.into()))?;
-        let rows: Vec<(Account, Option<Profile>)> = accounts::table
+        let rows: Vec<(Account, Option<Profile>, bool)> = accounts::table
             .left_join(profiles::table)
             .filter(accounts::id.eq_any(keys))
             .filter(accounts::status.eq("active"))
-            .select((Account::as_select(), Option::<Profile>::as_select()))
+            .select((
+                Account::as_select(),
+                Option::<Profile>::as_select(),
+                profile_consent(),
+            ))
             .load(&mut conn)
             .await
             .map_err(|e| std::sync::Arc::new(e.into()))?;
         Ok(rows
             .into_iter()
-            .map(|(account, profile)| {
+            .map(|(account, profile, consent)| {
                 let profile = profile.unwrap_or(Profile {
                     account_id: account.id,
                     ..Default::default()
                 });
-                (account.id, std::sync::Arc::new(User { account, profile }))
+                let user = User {
+                    account,
+                    profile,
+                    profile_consent: Some(consent),
+                };
+                (user.account.id, std::sync::Arc::new(user))
             })
             .collect())
     }
+}
+
+/// The owner's current general answer for `profile` (the newest record without a partner; never answered
+/// is not granted), as a correlated subquery on `accounts` served by the `consent_records_account` index.
+fn profile_consent() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "coalesce((SELECT c.granted FROM consent_records c \
+         WHERE c.account_id = accounts.id AND c.purpose = 'profile' AND c.partner_id IS NULL \
+         ORDER BY c.id DESC LIMIT 1), false)",
+    )
 }

@@ -378,6 +378,27 @@ async fn a_hundred_works_cost_a_handful_of_statements() {
         .execute(&mut conn)
         .await
         .unwrap();
+    // Every artist has an avatar; it shows only for those whose latest answer for `profile` is a grant
+    // (odd artists granted; artists divisible by 4 granted and then withdrew), read with the authors.
+    diesel::sql_query(
+        "INSERT INTO profiles (account_id, avatar_url)
+         SELECT id, 'https://img.example.com/' || username || '.png' FROM accounts WHERE username LIKE 'artist%'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO consent_records (account_id, purpose, policy_version_id, granted, method)
+         SELECT a.id, 'profile', (SELECT max(id) FROM policy_versions), g.granted, g.method
+         FROM accounts a, (VALUES (true, 'grant', 1), (false, 'withdraw', 2)) g (granted, method, step)
+         WHERE a.username LIKE 'artist%'
+           AND (substr(a.username, 7)::int % 2 = 1 AND g.step = 1
+                OR substr(a.username, 7)::int % 4 = 0)
+         ORDER BY a.id, g.step",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
     // Warm the pool first: opening a connection runs set-up statements that are not the query's.
     app.graphql_with(Some(&token), &[], FEED, json!({ "first": 1 }))
         .await;
@@ -423,12 +444,19 @@ async fn a_hundred_works_cost_a_handful_of_statements() {
             .iter()
             .any(|e| e["node"]["viewerHasCollected"] == true)
     );
+    for e in edges {
+        let author = &e["node"]["author"];
+        let n: u32 = author["username"].as_str().unwrap()[6..].parse().unwrap();
+        let expected = (n % 2 == 1).then(|| format!("https://img.example.com/artist{n}.png"));
+        assert_eq!(author["avatarUrl"], json!(expected), "{author}");
+    }
     let statements: u64 = headers["x-sql-statements"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
-    // The session check, the page, authors, and viewer-collected: a fixed number whatever the page size.
+    // The session check, the page, authors (with their consent to show the avatar), and viewer-collected: a
+    // fixed number whatever the page size.
     assert!(statements <= 5, "{statements} statements for 100 works");
     let (_, _, small) = app
         .graphql_with(Some(&token), &[], FEED, json!({ "first": 5 }))

@@ -13,6 +13,7 @@
 //! | a batch of 100 operations | `security::requests::a_batch_of_100_operations_is_refused_whole`, `http_graphql::batches_run_when_enabled_up_to_the_limit` |
 //! | directive overloading | `security::documents::directive_overloading_is_refused`, `http_graphql::limits_refuse_expensive_queries` |
 //! | deep queries | `security::documents::deep_queries_are_refused`, `http_graphql::limits_refuse_expensive_queries` |
+//! | wide list queries (`works(first: 100) { … works(first: 100) … }` costs per item) | `security::documents::wide_list_queries_cost_what_they_would_fetch` |
 //! | parser-recursion bombs (nested selections, fragments, values, JSON) | `security::documents::parser_recursion_bombs_are_refused_without_crashing` |
 //! | circular fragments | `security::documents::circular_fragments_are_refused` |
 //! | introspection and suggestions off in production | `security::documents::production_hides_the_schema_everywhere` (with `development_keeps_suggestions_as_a_control`), `http_graphql::production_hides_introspection_and_suggestions` |

@@ -194,6 +194,7 @@ impl Me {
     }
     /// Every grant and withdrawal this account gave, newest first (the append-only consent ledger); `after` is
     /// a cursor from this list.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn consent_history(
         &self,
         ctx: &Context<'_>,
@@ -214,6 +215,7 @@ impl Me {
         crate::privacy::graphql::cancellation::pending(ctx, self.account.id).await
     }
     /// Works this account collected, most recently collected first.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn collections(
         &self,
         ctx: &Context<'_>,
@@ -224,6 +226,7 @@ impl Me {
     }
     /// Notifications to this account (security incidents, account security, social, announcements), newest
     /// first; `after` is a notification cursor, and `unacknowledgedOnly: true` leaves out acknowledged ones.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -252,6 +255,7 @@ impl Me {
     }
     /// Every disclosure of this account's data to a partner (who, for which purpose, which data categories,
     /// when), newest first; `after` is a cursor from this list.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn disclosures(
         &self,
         ctx: &Context<'_>,
@@ -269,6 +273,7 @@ impl Me {
     }
     /// Every time a staff member read this account's personal data (when, why, which fields, who), newest
     /// first; `after` is a cursor from this list.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn staff_accesses(
         &self,
         ctx: &Context<'_>,
@@ -278,6 +283,7 @@ impl Me {
         crate::privacy::graphql::staff_accesses(ctx, self.account.id, first, after).await
     }
     /// Security events, newest first.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn security_events(
         &self,
         ctx: &Context<'_>,

@@ -84,7 +84,11 @@ impl AccountsQuery {
         let profile = store::profile(&mut conn, account.id)
             .await
             .map_err(AppError::from)?;
-        Ok(Some(User { account, profile }))
+        Ok(Some(User {
+            account,
+            profile,
+            profile_consent: None,
+        }))
     }
 }
 
@@ -104,5 +108,9 @@ pub async fn user_node(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Opti
     let profile = store::profile(&mut conn, id)
         .await
         .map_err(AppError::from)?;
-    Ok(Some(User { account, profile }))
+    Ok(Some(User {
+        account,
+        profile,
+        profile_consent: None,
+    }))
 }

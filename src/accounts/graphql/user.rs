@@ -11,6 +11,9 @@ use crate::graphql::ids;
 pub struct User {
     pub account: Account,
     pub profile: Profile,
+    /// The owner's answer for `profile` when it was read with the account (the batch loader does);
+    /// `None` asks the per-request consent loader.
+    pub profile_consent: Option<bool>,
 }
 
 /// The purpose that lets the optional profile fields be shown to others (policy 1.1(2)).
@@ -23,10 +26,15 @@ impl User {
         if self.profile.is_private(field) {
             return Ok(false);
         }
-        Ok(
-            crate::privacy::graphql::consented(ctx, self.account.id, PUBLIC_PROFILE_PURPOSE)
-                .await?,
-        )
+        match self.profile_consent {
+            Some(granted) => Ok(granted),
+            None => Ok(crate::privacy::graphql::consented(
+                ctx,
+                self.account.id,
+                PUBLIC_PROFILE_PURPOSE,
+            )
+            .await?),
+        }
     }
 
     async fn field<'a>(
@@ -105,6 +113,7 @@ impl User {
         self.field(ctx, "equipment", &self.profile.equipment).await
     }
     /// Their published works, newest first.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn works(
         &self,
         ctx: &async_graphql::Context<'_>,
@@ -121,6 +130,7 @@ impl User {
         )
     }
     /// Their published articles, newest first.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn articles(
         &self,
         ctx: &async_graphql::Context<'_>,

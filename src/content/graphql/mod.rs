@@ -55,6 +55,7 @@ pub struct ContentQuery;
 impl ContentQuery {
     /// Published works, newest first by default; filter by author, tag or category.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn works(
         &self,
         ctx: &Context<'_>,
@@ -82,6 +83,7 @@ impl ContentQuery {
     }
 
     /// Published articles, newest first; filter by author or tag.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn articles(
         &self,
         ctx: &Context<'_>,

@@ -36,6 +36,7 @@ impl SearchQuery {
     /// Published works, published articles and members matching every word of `query` (the last word also as
     /// a prefix; Chinese text matches by substring), best match first: a match in a title or username ranks
     /// above one in tags, a summary or a body.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,

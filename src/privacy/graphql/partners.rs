@@ -263,6 +263,7 @@ impl PartnerAccess {
     /// with only the partner's data categories. For business, payment and analytics partners whose token is
     /// scoped to their purpose; anyone else is `FORBIDDEN`. Every account returned is logged as a disclosure
     /// its owner can see; an account that withdraws consent is left out from the next read on.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

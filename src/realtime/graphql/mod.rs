@@ -131,6 +131,7 @@ pub struct RealtimeQuery;
 #[Object]
 impl RealtimeQuery {
     /// Security incidents published as announcements, newest first (readable by everyone).
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn security_announcements(
         &self,
         ctx: &Context<'_>,
@@ -149,7 +150,10 @@ impl RealtimeQuery {
     }
 
     /// Every security incident, newest first (staff only).
-    #[graphql(guard = "RoleGuard { min: Role::Staff }")]
+    #[graphql(
+        guard = "RoleGuard { min: Role::Staff }",
+        complexity = "crate::graphql::page_cost(first, child_complexity)"
+    )]
     async fn incidents(
         &self,
         ctx: &Context<'_>,

@@ -143,6 +143,56 @@ async fn deep_queries_are_refused() {
 }
 
 #[tokio::test]
+async fn wide_list_queries_cost_what_they_would_fetch() {
+    let app = TestApp::new().await;
+    // Three levels of 100-item pages: a 150-byte document that would fetch a million works. Each page
+    // counts its selection once per item it can hold, so this is refused before a statement runs.
+    let wide = "{ works(first: 100) { edges { node { author { works(first: 100) { edges { node { \
+        author { works(first: 100) { edges { node { id } } } } } } } } } } } }";
+    let (status, body, elapsed) = post(&app, wide).await;
+    assert_refused(status, &body, elapsed, "QUERY_TOO_COMPLEX");
+    // The page size can hide in a variable: it is read from the variables, as execution would.
+    let req = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("accept", GQL_RESPONSE)
+        .body(Body::from(
+            json!({
+                "query": "query Q($n: Int) { works(first: $n) { edges { node { author { \
+                    works(first: $n) { edges { node { author { works(first: $n) { edges { node { id } } } } } } } } } } } }",
+                "variables": { "n": 100 },
+            })
+            .to_string(),
+        ))
+        .unwrap();
+    let res = app.request(req).await;
+    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(code(&json_body(res).await), "QUERY_TOO_COMPLEX");
+    // The same shape over WebSocket.
+    let server = app.serve().await;
+    let mut ws = ws_acked(&server).await;
+    let answer = ws_run(&mut ws, "w", wide).await;
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"],
+        "QUERY_TOO_COMPLEX"
+    );
+    // Controls: the web client's feed at its largest page (100 items) and a small nested page run.
+    let feed = "{ works(first: 100, orderBy: NEWEST) { edges { cursor node { id title coverUrl tags \
+        author { id username avatarUrl } collectionCount viewerHasCollected } } \
+        pageInfo { hasNextPage endCursor } } }";
+    let (status, body, _) = post(&app, feed).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    let (status, body, _) = post(
+        &app,
+        "{ works(first: 10) { edges { node { author { works(first: 10) { edges { node { id } } } } } } } }",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[tokio::test]
 async fn parser_recursion_bombs_are_refused_without_crashing() {
     // Nesting that a recursive parser follows: selection sets, inline fragments, list and object values.
     // Each is kept under the 20,000-character query limit so the nesting check, not the length check, meets
