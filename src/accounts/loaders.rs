@@ -10,8 +10,8 @@ use diesel_async::RunQueryDsl;
 
 use super::graphql::User;
 use super::model::{Account, Profile};
-use crate::db::Pool;
 use crate::db::schema::{accounts, profiles};
+use crate::db::{Cached, Pool};
 
 /// The per-request loader of public users (cached for the request, so a list can prefetch a whole page).
 pub type Users =
@@ -35,18 +35,21 @@ impl Loader<i64> for UserLoader {
             .get()
             .await
             .map_err(|e| std::sync::Arc::new(e.into()))?;
-        let rows: Vec<(Account, Option<Profile>, bool)> = accounts::table
-            .left_join(profiles::table)
-            .filter(accounts::id.eq_any(keys))
-            .filter(accounts::status.eq("active"))
-            .select((
-                Account::as_select(),
-                Option::<Profile>::as_select(),
-                profile_consent(),
-            ))
-            .load(&mut conn)
-            .await
-            .map_err(|e| std::sync::Arc::new(e.into()))?;
+        // The consent subquery is SQL text, which diesel would re-prepare on every run; its text is constant.
+        let rows: Vec<(Account, Option<Profile>, bool)> = Cached(
+            accounts::table
+                .left_join(profiles::table)
+                .filter(accounts::id.eq_any(keys))
+                .filter(accounts::status.eq("active"))
+                .select((
+                    Account::as_select(),
+                    Option::<Profile>::as_select(),
+                    profile_consent(),
+                )),
+        )
+        .load(&mut conn)
+        .await
+        .map_err(|e| std::sync::Arc::new(e.into()))?;
         Ok(rows
             .into_iter()
             .map(|(account, profile, consent)| {

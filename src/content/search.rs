@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::model::{Article, Work};
 use super::{store, text};
+use crate::db::Cached;
 use crate::error::{AppError, AppResult};
 
 /// The longest query accepted, in characters.
@@ -276,21 +277,26 @@ pub async fn hits(
 ) -> diesel::QueryResult<Vec<Hit>> {
     let rows: Vec<Row> = match after {
         None => {
-            diesel::sql_query(format!("{HITS}{ORDER}"))
-                .bind::<Text, _>(tsquery)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
+            // Two constant texts (first page, later pages): cached prepared statements.
+            Cached(
+                diesel::sql_query(format!("{HITS}{ORDER}"))
+                    .bind::<Text, _>(tsquery)
+                    .bind::<BigInt, _>(limit),
+            )
+            .load(conn)
+            .await?
         }
         Some(a) => {
-            diesel::sql_query(format!(
-                "{HITS} WHERE (rank, kind, id) < ($3, $4, $5){ORDER}"
-            ))
-            .bind::<Text, _>(tsquery)
-            .bind::<BigInt, _>(limit)
-            .bind::<Float, _>(a.rank)
-            .bind::<SmallInt, _>(a.kind as i16)
-            .bind::<BigInt, _>(a.id)
+            Cached(
+                diesel::sql_query(format!(
+                    "{HITS} WHERE (rank, kind, id) < ($3, $4, $5){ORDER}"
+                ))
+                .bind::<Text, _>(tsquery)
+                .bind::<BigInt, _>(limit)
+                .bind::<Float, _>(a.rank)
+                .bind::<SmallInt, _>(a.kind as i16)
+                .bind::<BigInt, _>(a.id),
+            )
             .load(conn)
             .await?
         }

@@ -1,8 +1,11 @@
 //! The database: one pool builder, embedded migrations, the generated `schema`, and the zero-config bootstrap.
 
 pub mod bootstrap;
+mod cached;
 pub mod migrations;
 pub mod schema;
+
+pub use cached::Cached;
 
 use std::time::Duration;
 

@@ -19,10 +19,10 @@ pub fn is_visitor(headers: &HeaderMap) -> bool {
 }
 
 /// Makes the answer to a GET public and conditional when it is a visitor's successful query.
-pub async fn public_get(headers: &HeaderMap, res: Response, body: &serde_json::Value) -> Response {
+pub async fn public_get(headers: &HeaderMap, res: Response, errors: bool) -> Response {
     let public = is_visitor(headers)
         && res.status() == StatusCode::OK
-        && body.get("errors").is_none()
+        && !errors
         && !res.headers().contains_key(header::SET_COOKIE);
     if !public {
         return res;

@@ -12,6 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::collections::BTreeMap;
 use tracing::Instrument;
 
 use super::analysis::{self, Refusal};
@@ -69,16 +70,18 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 
 /// An error answered before or instead of execution.
 fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-    json_response(
-        media,
-        status,
-        serde_json::to_vec(&body).expect("static JSON"),
-    )
+    json_response(media, status, error_json(code, message))
 }
 
-fn json_response(media: MediaType, status: StatusCode, body: Vec<u8>) -> Response {
+/// `{"errors": [{"message": …, "extensions": {"code": …}}]}`.
+fn error_json(code: ErrorCode, message: &str) -> Bytes {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    serde_json::to_vec(&body).expect("static JSON").into()
+}
+
+fn json_response(media: MediaType, status: StatusCode, body: impl Into<Bytes>) -> Response {
+    let body: Bytes = body.into();
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -116,8 +119,8 @@ pub async fn get(
     };
     match params::from_query_string(raw.as_deref().unwrap_or("")) {
         Ok(p) => {
-            let (res, body) = run_one(&state, &headers, &client, Method::GET, media, p).await;
-            super::caching::public_get(&headers, res, &body).await
+            let answer = run_one(&state, &headers, &client, Method::GET, media, p).await;
+            super::caching::public_get(&headers, answer.res, answer.errors).await
         }
         Err(message) => request_error(
             media,
@@ -163,7 +166,7 @@ pub async fn post(
         Ok(Body::Single(p)) => {
             run_one(&state, &headers, &client, Method::POST, media, p)
                 .await
-                .0
+                .res
         }
         Ok(Body::Batch(batch)) => run_batch(&state, &headers, &client, media, batch).await,
         Err(message) => request_error(
@@ -361,15 +364,15 @@ async fn run_batch(
         );
     }
     // Each item carries its own errors; the batch as a whole was understood.
-    let mut bodies = Vec::with_capacity(batch.len());
-    for p in batch {
-        bodies.push(
-            run_one(state, headers, client, Method::POST, media, p)
-                .await
-                .1,
-        );
+    let mut body = Vec::from(&b"["[..]);
+    for (i, p) in batch.into_iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        let answer = run_one(state, headers, client, Method::POST, media, p).await;
+        body.extend_from_slice(&answer.body);
     }
-    let body = serde_json::to_vec(&bodies).expect("responses serialise");
+    body.push(b']');
     json_response(media, StatusCode::OK, body)
 }
 
@@ -381,13 +384,16 @@ async fn run_one(
     method: Method,
     media: MediaType,
     p: Params,
-) -> (Response, serde_json::Value) {
+) -> Answer {
     let started = Instant::now();
     let limits = &state.config.limits;
     let fail = |status: StatusCode, code: ErrorCode, message: &str| {
-        let body =
-            json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-        (request_error(media, status, code, message), body)
+        let body = error_json(code, message);
+        Answer {
+            res: json_response(media, status, body.clone()),
+            body,
+            errors: true,
+        }
     };
     if p.query.chars().count() > limits.max_query_chars {
         return fail(
@@ -438,14 +444,16 @@ async fn run_one(
     };
     match (analysis.operation_type, &method) {
         (OperationType::Mutation, &Method::GET) => {
-            let (mut res, body) = fail(
+            let mut answer = fail(
                 StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::BadUserInput,
                 "mutations are not allowed over GET; use POST",
             );
-            res.headers_mut()
+            answer
+                .res
+                .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return (res, body);
+            return answer;
         }
         (OperationType::Subscription, _) => {
             return fail(
@@ -465,10 +473,12 @@ async fn run_one(
         // The check itself failed (the database is away): not the client's fault, and no detail for it.
         Err(crate::error::AppError::Internal(e)) => return unavailable(media, &e),
         Err(e) => {
-            let (mut res, body) = fail(StatusCode::UNAUTHORIZED, e.code(), &e.to_string());
-            res.headers_mut()
+            let mut answer = fail(StatusCode::UNAUTHORIZED, e.code(), &e.to_string());
+            answer
+                .res
+                .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return (res, body);
+            return answer;
         }
     };
 
@@ -521,16 +531,19 @@ async fn run_one(
         .map(|s| s.statements())
         .unwrap_or(0);
     metrics::histogram!("portico_graphql_sql_statements_per_request").record(statements as f64);
-    let mut body = serde_json::to_value(&response).expect("responses serialise");
-    if refused_document && let Some(map) = body.as_object_mut() {
+    // Serialised straight to bytes (no intermediate JSON tree): the body is most of a request's allocations.
+    let body = if refused_document {
         // A document refused before execution has no `data` entry (GraphQL over HTTP), not `"data": null`.
-        map.remove("data");
+        serde_json::to_vec(&Refused {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_vec(&response)
     }
-    let mut res = json_response(
-        media,
-        status,
-        serde_json::to_vec(&body).expect("responses serialise"),
-    );
+    .expect("responses serialise");
+    let body = Bytes::from(body);
+    let mut res = json_response(media, status, body.clone());
     if !state.config.is_production()
         && let Ok(v) = HeaderValue::from_str(&statements.to_string())
     {
@@ -540,24 +553,45 @@ async fn run_one(
     for (name, value) in response.http_headers.iter() {
         res.headers_mut().append(name.clone(), value.clone());
     }
-    (res, body)
+    Answer {
+        res,
+        body,
+        errors: !response.errors.is_empty(),
+    }
+}
+
+/// One operation's answer: the HTTP response, and its JSON body again for a batch to gather and for GET
+/// caching to look at (`errors`: whether the body holds any).
+struct Answer {
+    res: Response,
+    body: Bytes,
+    errors: bool,
+}
+
+/// The body of a document refused before execution: errors (and any extensions), no `data`.
+#[derive(serde::Serialize)]
+struct Refused<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
 }
 
 /// 503 with `INTERNAL` and the request id for a failure outside the executor; the detail is only logged.
-fn unavailable(media: MediaType, e: &anyhow::Error) -> (Response, serde_json::Value) {
+fn unavailable(media: MediaType, e: &anyhow::Error) -> Answer {
     let request_id = crate::telemetry::current_request_id();
     tracing::error!(request_id = %request_id, error = ?e, "internal error before execution");
     metrics::counter!("portico_errors_total", "code" => ErrorCode::Internal.as_str()).increment(1);
     let body = json!({ "errors": [{ "message": "internal error",
         "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id } }] });
-    let mut res = json_response(
-        media,
-        StatusCode::SERVICE_UNAVAILABLE,
-        serde_json::to_vec(&body).expect("static JSON"),
-    );
+    let body = Bytes::from(serde_json::to_vec(&body).expect("static JSON"));
+    let mut res = json_response(media, StatusCode::SERVICE_UNAVAILABLE, body.clone());
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    (res, body)
+    Answer {
+        res,
+        body,
+        errors: true,
+    }
 }
 
 fn is_document_error(e: &ServerError) -> bool {

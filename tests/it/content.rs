@@ -353,6 +353,53 @@ fn titles(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The hot statements written as SQL text (the session check, the authors with their consent, the search
+/// page) are prepared once per connection and reused, as the query DSL's are, not parsed on every request.
+#[tokio::test]
+async fn hot_statements_are_prepared_once_per_connection() {
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+    // One pooled connection, so every request and the check below share it.
+    let app = TestApp::with_config(|c| c.pool_size = 1).await;
+    let (token, _) = app.register("preparer", "+8613811110011").await;
+    let (_, body) = app
+        .graphql_as(&token, PUBLISH_WORK, work("Brush study"))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    for _ in 0..3 {
+        let (status, body, _) = app
+            .graphql_with(Some(&token), &[], FEED, json!({ "first": 5 }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, body) = app
+            .graphql(
+                "{ search(query: \"brush\") { edges { node { __typename } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let mut conn = app.state.pool.get().await.unwrap();
+    let prepared: Vec<Prepared> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load(&mut *conn)
+        .await
+        .unwrap();
+    for needle in [
+        "WITH touched AS (UPDATE sessions",
+        "c.purpose = 'profile'",
+        "ts_rank_cd",
+    ] {
+        let n = prepared
+            .iter()
+            .filter(|p| p.statement.contains(needle))
+            .count();
+        assert_eq!(n, 1, "`{needle}` is prepared {n} times on the connection");
+    }
+}
+
 #[tokio::test]
 async fn a_hundred_works_cost_a_handful_of_statements() {
     let app = TestApp::new().await;
