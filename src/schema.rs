@@ -210,12 +210,7 @@ pub fn with_loaders(
     let mut request = request
         .data(DataLoader::with_cache(users, spawn_in_scope, cached()))
         .data(DataLoader::with_cache(works, spawn_in_scope, cached()))
-        .data(DataLoader::with_cache(articles, spawn_in_scope, cached()))
-        .data(DataLoader::with_cache(
-            crate::privacy::loaders::ConsentLoader { pool: pool.clone() },
-            spawn_in_scope,
-            cached(),
-        ));
+        .data(DataLoader::with_cache(articles, spawn_in_scope, cached()));
     if let Some(signed_in) = &viewer.account {
         let collected = crate::content::loaders::CollectedLoader {
             pool: pool.clone(),

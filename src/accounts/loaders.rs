@@ -60,7 +60,7 @@ impl Loader<i64> for UserLoader {
                 let user = User {
                     account,
                     profile,
-                    profile_consent: Some(consent),
+                    profile_consent: consent,
                 };
                 (user.account.id, std::sync::Arc::new(user))
             })

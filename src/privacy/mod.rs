@@ -8,7 +8,6 @@ pub mod crypto;
 pub mod erasure;
 pub mod export;
 pub mod graphql;
-pub mod loaders;
 pub mod model;
 pub mod partners;
 pub mod policy;

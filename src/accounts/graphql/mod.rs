@@ -71,46 +71,26 @@ impl AccountsQuery {
         username: String,
     ) -> async_graphql::Result<Option<User>> {
         let a = accounts(ctx);
-        let mut conn = a.pool.get().await.map_err(AppError::from)?;
-        let Some(account) = store::account_by_username(&mut conn, &username)
-            .await
-            .map_err(AppError::from)?
-        else {
-            return Ok(None);
+        let account = {
+            let mut conn = a.pool.get().await.map_err(AppError::from)?;
+            store::account_by_username(&mut conn, &username)
+                .await
+                .map_err(AppError::from)?
         };
-        if account.status != "active" {
-            return Ok(None);
+        match account {
+            Some(account) => user_node(ctx, account.id).await,
+            None => Ok(None),
         }
-        let profile = store::profile(&mut conn, account.id)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Some(User {
-            account,
-            profile,
-            profile_consent: None,
-        }))
     }
 }
 
-/// Resolves a `User` global id.
+/// Resolves a `User` global id through the request's user loader: the account, its profile and the owner's
+/// consent to `profile` in one statement (erased and cancelling accounts resolve to nothing).
 pub async fn user_node(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<User>> {
-    let a = accounts(ctx);
-    let mut conn = a.pool.get().await.map_err(AppError::from)?;
-    let Some(account) = store::account(&mut conn, id)
+    let user = ctx
+        .data_unchecked::<crate::accounts::loaders::Users>()
+        .load_one(id)
         .await
-        .map_err(AppError::from)?
-    else {
-        return Ok(None);
-    };
-    if account.status != "active" {
-        return Ok(None);
-    }
-    let profile = store::profile(&mut conn, id)
-        .await
-        .map_err(AppError::from)?;
-    Ok(Some(User {
-        account,
-        profile,
-        profile_consent: None,
-    }))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(user.map(|u| User::clone(&u)))
 }

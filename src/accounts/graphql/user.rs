@@ -8,45 +8,23 @@ use crate::accounts::model::{Account, Profile};
 use crate::graphql::ids;
 
 /// A member as everyone sees them: the account and its optional profile.
+#[derive(Clone)]
 pub struct User {
     pub account: Account,
     pub profile: Profile,
-    /// The owner's answer for `profile` when it was read with the account (the batch loader does);
-    /// `None` asks the per-request consent loader.
-    pub profile_consent: Option<bool>,
+    /// The owner's current answer for `profile`, read with the account by the user loader.
+    pub profile_consent: bool,
 }
 
-/// The purpose that lets the optional profile fields be shown to others (policy 1.1(2)).
-pub const PUBLIC_PROFILE_PURPOSE: &str = "profile";
-
 impl User {
-    /// Whether an optional field may be shown: its owner consents to showing the profile (their current
-    /// answer for `profile`, batched per request) and has not made the field private.
-    async fn shown(&self, ctx: &Context<'_>, field: &str) -> async_graphql::Result<bool> {
-        if self.profile.is_private(field) {
-            return Ok(false);
-        }
-        match self.profile_consent {
-            Some(granted) => Ok(granted),
-            None => Ok(crate::privacy::graphql::consented(
-                ctx,
-                self.account.id,
-                PUBLIC_PROFILE_PURPOSE,
-            )
-            .await?),
-        }
+    /// Whether an optional field may be shown: its owner consents to `profile` (policy 1.1(2); read with the
+    /// account by the user loader) and has not made the field private.
+    fn shown(&self, field: &str) -> bool {
+        self.profile_consent && !self.profile.is_private(field)
     }
 
-    async fn field<'a>(
-        &'a self,
-        ctx: &Context<'_>,
-        name: &str,
-        value: &'a Option<String>,
-    ) -> async_graphql::Result<Option<&'a str>> {
-        Ok(match value {
-            Some(v) if self.shown(ctx, name).await? => Some(v.as_str()),
-            _ => None,
-        })
+    fn field<'a>(&self, name: &str, value: &'a Option<String>) -> Option<&'a str> {
+        value.as_deref().filter(|_| self.shown(name))
     }
 }
 
@@ -74,43 +52,42 @@ impl User {
         &self.account.occupation
     }
     /// Avatar image URL; null unless shown (consent to `profile`, field public).
-    async fn avatar_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "avatar_url", &self.profile.avatar_url)
-            .await
+    async fn avatar_url(&self) -> Option<&str> {
+        self.field("avatar_url", &self.profile.avatar_url)
     }
     /// Hometown; null unless shown (consent to `profile`, field public).
-    async fn hometown(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "hometown", &self.profile.hometown).await
+    async fn hometown(&self) -> Option<&str> {
+        self.field("hometown", &self.profile.hometown)
     }
     /// Signature line; null unless shown (consent to `profile`, field public).
-    async fn signature(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "signature", &self.profile.signature).await
+    async fn signature(&self) -> Option<&str> {
+        self.field("signature", &self.profile.signature)
     }
     /// Biography; null unless shown (consent to `profile`, field public).
-    async fn bio(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "bio", &self.profile.bio).await
+    async fn bio(&self) -> Option<&str> {
+        self.field("bio", &self.profile.bio)
     }
     /// Educational background; null unless shown (consent to `profile`, field public).
-    async fn education(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "education", &self.profile.education).await
+    async fn education(&self) -> Option<&str> {
+        self.field("education", &self.profile.education)
     }
     /// Contact information; null unless shown (consent to `profile`, field public).
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let Some(sealed) = self.profile.contact_ciphertext.as_deref() else {
             return Ok(None);
         };
-        if !self.shown(ctx, "contact").await? {
+        if !self.shown("contact") {
             return Ok(None);
         }
         Ok(super::accounts(ctx).keys.open_str(sealed).ok())
     }
     /// Personal link; null unless shown (consent to `profile`, field public).
-    async fn link(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "link", &self.profile.link).await
+    async fn link(&self) -> Option<&str> {
+        self.field("link", &self.profile.link)
     }
     /// Personal equipment; null unless shown (consent to `profile`, field public).
-    async fn equipment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.field(ctx, "equipment", &self.profile.equipment).await
+    async fn equipment(&self) -> Option<&str> {
+        self.field("equipment", &self.profile.equipment)
     }
     /// Their published works, newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -149,10 +126,7 @@ impl User {
         )
     }
     /// Personal labels; null unless shown (consent to `profile`, field public).
-    async fn labels(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
-        Ok(self
-            .shown(ctx, "labels")
-            .await?
-            .then(|| self.profile.labels()))
+    async fn labels(&self) -> Option<Vec<String>> {
+        self.shown("labels").then(|| self.profile.labels())
     }
 }

@@ -10,7 +10,6 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::viewer::Viewer;
 use crate::graphql::{ids, pool};
 use crate::privacy::crypto::DataKeys;
-use crate::privacy::loaders::{ConsentKey, Consents};
 use crate::privacy::model::ConsentRecordRow;
 use crate::privacy::service::{self, ConsentState};
 
@@ -115,28 +114,6 @@ pub async fn consent_history(
             .map(|r| Edge::new(ids::encode(CURSOR_KIND, r.id).0, ConsentRecord::from(r))),
     );
     Ok(connection)
-}
-
-/// Whether `account_id` currently grants `purpose` (its latest general answer), batched per request through
-/// the consent loader, so a list of users costs one lookup.
-pub async fn consented(
-    ctx: &Context<'_>,
-    account_id: i64,
-    purpose: &'static str,
-) -> AppResult<bool> {
-    match ctx.data_opt::<Consents>() {
-        Some(loader) => Ok(loader
-            .load_one(ConsentKey {
-                account_id,
-                purpose,
-            })
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("consent lookup failed: {e}")))?
-            .unwrap_or(false)),
-        None => Ok(service::granted_among(pool(ctx), &[account_id], purpose)
-            .await?
-            .contains(&account_id)),
-    }
 }
 
 /// A `Partner` id from a consent mutation; anything else is `BAD_USER_INPUT` on `partner`.

@@ -10,7 +10,7 @@ mod statistics;
 
 pub use cancellation::{AccountCancellation, CancellationContent, CancellationMutation};
 pub use consent::{
-    Consent, ConsentMutation, ConsentRecord, ConsentRecordConnection, consent_history, consented,
+    Consent, ConsentMutation, ConsentRecord, ConsentRecordConnection, consent_history,
 };
 pub use export::{DataExport, DataRightsMutation, data_exports, export_node};
 pub use partners::{
