@@ -47,7 +47,10 @@ impl AppState {
         if !applied.is_empty() {
             tracing::info!(?applied, "applied migrations");
         }
-        Self::connect(config, &url)
+        let state = Self::connect(config, &url)?;
+        // Refuse to serve when the keys cannot open what is stored, or the index key finds nobody.
+        crate::keys::check_at_start(&state.pool, &state.keys, &state.config).await?;
+        Ok(state)
     }
 
     /// Builds the state over an already migrated database.

@@ -30,6 +30,27 @@ pub enum Command {
     },
     /// Load realistic demonstration data (members, works, articles and collections, in English and Chinese).
     DemoData,
+    /// Field-encryption keys: check them against the database, reseal after a rotation.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Count the sealed values per key id and check that the configured keys open them (writes nothing).
+    Check,
+    /// Seal every stored value again under the current PORTICO_DATA_KEY, in batches; resumable and idempotent.
+    /// Afterwards the retired keys can be removed from PORTICO_DATA_KEYS_RETIRED.
+    Reseal {
+        /// Rows per batch (one transaction each).
+        #[arg(long, default_value_t = crate::keys::DEFAULT_BATCH)]
+        batch_size: i64,
+    },
+    /// Print the index key that blind indexes were made with before PORTICO_INDEX_KEY existed (derived from
+    /// PORTICO_DATA_KEY): an existing deployment sets PORTICO_INDEX_KEY to it once, then keeps it.
+    LegacyIndexKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +105,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        Command::Keys { command } => keys(config, command).await,
         Command::Schema => unreachable!("handled above"),
     }
+}
+
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    use base64::Engine;
+    if let KeysCommand::LegacyIndexKey = command {
+        let key = crate::privacy::crypto::legacy_index_key(&config.data_key)?;
+        println!("{}", base64::engine::general_purpose::STANDARD.encode(key));
+        return Ok(());
+    }
+    let url = crate::db::bootstrap::prepare_database(&config).await?;
+    crate::db::migrations::run_pending(&url).await?;
+    let pool = crate::db::build_pool(&config, &url)?;
+    let keys = crate::privacy::crypto::DataKeys::from_config(&config)?;
+    match command {
+        KeysCommand::Check => {
+            crate::keys::check_at_start(&pool, &keys, &config).await?;
+            for census in crate::keys::census(&pool, &keys).await? {
+                let (table, _, column) = census.column.location();
+                for (format, id, count) in census.counts {
+                    println!(
+                        "{table}.{column}: {count} value(s) under key id {id} (format {format})"
+                    );
+                }
+            }
+            println!("every stored value opens with the configured keys");
+        }
+        KeysCommand::Reseal { batch_size } => {
+            let report = crate::keys::reseal(&pool, &keys, batch_size, |p| {
+                println!(
+                    "{}: {} of {} stale value(s) resealed so far",
+                    p.location, p.resealed, p.stale
+                )
+            })
+            .await?;
+            println!("{report}");
+            println!(
+                "every stored value is now sealed under key id {}",
+                keys.current_id()
+            );
+        }
+        KeysCommand::LegacyIndexKey => unreachable!("handled above"),
+    }
+    Ok(())
 }

@@ -10,6 +10,9 @@ use std::time::Duration;
 pub const DEV_JWT_SECRET: &str = "portico-development-jwt-secret-not-for-production";
 /// The field-encryption key used when none is configured (base64 of 32 bytes). Refused in production.
 pub const DEV_DATA_KEY: &str = "cG9ydGljby1kZXZlbG9wbWVudC1rZXktMzItYnl0ZXM=";
+/// How deeply a query's text may nest braces, brackets and parentheses; also the backstop for async-graphql's
+/// own depth and recursion checks (application depth is `PORTICO_MAX_DEPTH`, checked in `http::analysis`).
+pub const MAX_NESTING: usize = 64;
 /// The default database when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/portico";
 
@@ -53,6 +56,42 @@ impl Default for Limits {
     }
 }
 
+/// Retention periods (`PORTICO_RETENTION_*`): how long the retention job keeps a record after it has served
+/// its purpose. Each period counts from the moment the record stopped being needed (a code spent or expired,
+/// a session ended, a message delivered).
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// Spent or expired verification codes and OAuth states (`PORTICO_RETENTION_CODES_HOURS`).
+    pub codes: Duration,
+    /// Expired or revoked sessions with their refresh tokens, and spent or expired refresh tokens of live
+    /// sessions (`PORTICO_RETENTION_SESSIONS_DAYS`).
+    pub sessions: Duration,
+    /// Delivered queued messages, and those given up on (`PORTICO_RETENTION_MESSAGES_DAYS`).
+    pub messages: Duration,
+    /// Security events, the account's sign-in history (`PORTICO_RETENTION_SECURITY_EVENTS_DAYS`).
+    pub security_events: Duration,
+    /// Failed sign-in attempts kept for throttling (`PORTICO_RETENTION_LOGIN_FAILURES_HOURS`).
+    pub login_failures: Duration,
+    /// How often the retention job runs (`PORTICO_RETENTION_INTERVAL_SECS`).
+    pub interval: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const HOUR: u64 = 3600;
+        const DAY: u64 = 24 * HOUR;
+        Retention {
+            codes: Duration::from_secs(24 * HOUR),
+            sessions: Duration::from_secs(30 * DAY),
+            messages: Duration::from_secs(7 * DAY),
+            // Network logs are kept six months (PRC Cybersecurity Law, article 21).
+            security_events: Duration::from_secs(180 * DAY),
+            login_failures: Duration::from_secs(24 * HOUR),
+            interval: Duration::from_secs(HOUR),
+        }
+    }
+}
+
 /// One third-party login provider's settings (`PORTICO_OAUTH_<PROVIDER>_*`).
 #[derive(Debug, Clone, Default)]
 pub struct OAuthProviderConfig {
@@ -73,6 +112,10 @@ pub struct Config {
     pub data_key_id: u8,
     /// Older keys that still open values sealed before a rotation (`PORTICO_DATA_KEYS_RETIRED`, `id:base64,...`).
     pub retired_data_keys: Vec<(u8, String)>,
+    /// The blind-index and pseudonym key (`PORTICO_INDEX_KEY`, base64 of 32 bytes). It never rotates with the
+    /// data keys, so lookups by phone and email survive any rotation. `None` (development only) derives it
+    /// from the development key.
+    pub index_key: Option<String>,
     pub sms_webhook_url: Option<String>,
     pub email_webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
@@ -91,6 +134,8 @@ pub struct Config {
     pub export_link_ttl: Duration,
     /// How often the privacy jobs (exports, erasures) look for due work (`PORTICO_PRIVACY_JOB_INTERVAL_MS`).
     pub privacy_job_interval: Duration,
+    /// How long spent and expired records are kept before the retention job removes them.
+    pub retention: Retention,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -197,6 +242,17 @@ impl Config {
                 ),
             }
         }
+        let index_key = r.get("PORTICO_INDEX_KEY");
+        match &index_key {
+            Some(key) if base64_decode(key).is_none_or(|k| k.len() != 32) => r
+                .errors
+                .push("PORTICO_INDEX_KEY: must be base64 of exactly 32 bytes".into()),
+            Some(key) if key == &data_key || retired_data_keys.iter().any(|(_, k)| k == key) => {
+                r.errors.push("PORTICO_INDEX_KEY: must differ from every data key (it never rotates, they do)".into())
+            }
+            None if prod => r.errors.push("PORTICO_INDEX_KEY: production needs its own blind-index key (base64 of 32 bytes), kept for the life of the data; see `portico keys` in the README".into()),
+            _ => {}
+        }
         let webhook_secret = r.get("PORTICO_WEBHOOK_SECRET");
         if (sms_webhook_url.is_some() || email_webhook_url.is_some()) && webhook_secret.is_none() {
             r.errors
@@ -216,15 +272,7 @@ impl Config {
         }
         let graphiql = r.parse("PORTICO_GRAPHIQL", !prod);
         let introspection = r.parse("PORTICO_INTROSPECTION", !prod);
-        let allowed_origins = r
-            .get("PORTICO_ALLOWED_ORIGINS")
-            .map(|s| {
-                s.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_string())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let allowed_origins = r.origins("PORTICO_ALLOWED_ORIGINS");
         let d = Limits::default();
         let limits = Limits {
             max_body_bytes: r.parse("PORTICO_MAX_BODY_BYTES", d.max_body_bytes),
@@ -257,6 +305,39 @@ impl Config {
             Duration::from_secs(r.parse("PORTICO_EXPORT_LINK_TTL_SECS", 24 * 3600u64));
         let privacy_job_interval =
             Duration::from_millis(r.parse("PORTICO_PRIVACY_JOB_INTERVAL_MS", 30_000u64));
+        let rd = Retention::default();
+        let hours = |h: u64| h * 3600;
+        let retention = Retention {
+            codes: Duration::from_secs(hours(
+                r.parse("PORTICO_RETENTION_CODES_HOURS", rd.codes.as_secs() / 3600),
+            )),
+            sessions: Duration::from_secs(hours(
+                24 * r.parse(
+                    "PORTICO_RETENTION_SESSIONS_DAYS",
+                    rd.sessions.as_secs() / 86400,
+                ),
+            )),
+            messages: Duration::from_secs(hours(
+                24 * r.parse(
+                    "PORTICO_RETENTION_MESSAGES_DAYS",
+                    rd.messages.as_secs() / 86400,
+                ),
+            )),
+            security_events: Duration::from_secs(hours(
+                24 * r.parse(
+                    "PORTICO_RETENTION_SECURITY_EVENTS_DAYS",
+                    rd.security_events.as_secs() / 86400,
+                ),
+            )),
+            login_failures: Duration::from_secs(hours(r.parse(
+                "PORTICO_RETENTION_LOGIN_FAILURES_HOURS",
+                rd.login_failures.as_secs() / 3600,
+            ))),
+            interval: Duration::from_secs(
+                r.parse("PORTICO_RETENTION_INTERVAL_SECS", rd.interval.as_secs())
+                    .max(1),
+            ),
+        };
         let tls_cert = r.get("PORTICO_TLS_CERT").map(PathBuf::from);
         let tls_key = r.get("PORTICO_TLS_KEY").map(PathBuf::from);
         if tls_cert.is_some() != tls_key.is_some() {
@@ -290,6 +371,7 @@ impl Config {
             data_key,
             data_key_id,
             retired_data_keys,
+            index_key,
             sms_webhook_url,
             email_webhook_url,
             webhook_secret,
@@ -305,6 +387,7 @@ impl Config {
             cancellation_cooling_off,
             export_link_ttl,
             privacy_job_interval,
+            retention,
             tls_cert,
             tls_key,
             log_format,
@@ -345,6 +428,36 @@ impl Reader<'_> {
                 default
             }),
         }
+    }
+
+    /// A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it). `*` is refused:
+    /// the gateway answers cross-origin requests with credentials, and a wildcard would give every site the
+    /// member's session.
+    fn origins(&mut self, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for item in self.get(key).unwrap_or_default().split(',') {
+            let item = item.trim().trim_end_matches('/');
+            if item.is_empty() {
+                continue;
+            }
+            if item.contains('*') {
+                self.errors.push(format!(
+                    "{key}: `{item}` is a wildcard; browsers send the member's credentials cross-origin, so every allowed origin must be named (e.g. https://www.example.com)"
+                ));
+                continue;
+            }
+            match url::Url::parse(item) {
+                Ok(u) if matches!(u.scheme(), "http" | "https")
+                    && u.origin().ascii_serialization() == item =>
+                {
+                    out.push(item.to_string())
+                }
+                _ => self.errors.push(format!(
+                    "{key}: `{item}` is not an origin; write scheme://host[:port] with nothing after it"
+                )),
+            }
+        }
+        out
     }
 
     fn url(&mut self, key: &str) -> Option<String> {
@@ -435,6 +548,10 @@ mod tests {
             ("PORTICO_SMS_WEBHOOK_URL", "https://sms.example/hook"),
             ("PORTICO_EMAIL_WEBHOOK_URL", "https://mail.example/hook"),
             ("PORTICO_WEBHOOK_SECRET", "webhook-secret"),
+            (
+                "PORTICO_INDEX_KEY",
+                "aW5kZXgta2V5LWZvci1ibGluZC1pbmRleGVzLTMyYnk=",
+            ),
         ]))
         .unwrap();
         assert!(!c.graphiql && !c.introspection);
@@ -467,6 +584,49 @@ mod tests {
         let c = Config::from_map(&m).unwrap();
         assert_eq!(c.addr.port(), 9000);
         assert_eq!(c.allowed_origins, vec!["https://a", "https://b"]);
+    }
+
+    #[test]
+    fn wildcard_and_malformed_origins_are_refused() {
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://a.example/path",
+            "a.example",
+            "ftp://a.example",
+        ] {
+            let err = Config::from_map(&map(&[("PORTICO_ALLOWED_ORIGINS", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("PORTICO_ALLOWED_ORIGINS"),
+                "{bad}: {err}"
+            );
+        }
+        let err = Config::from_map(&map(&[("PORTICO_ALLOWED_ORIGINS", "https://a.example, *")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("wildcard"), "{err}");
+        let c = Config::from_map(&map(&[(
+            "PORTICO_ALLOWED_ORIGINS",
+            "https://a.example/, http://127.0.0.1:3000",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "http://127.0.0.1:3000"]
+        );
+    }
+
+    #[test]
+    fn index_key_is_required_in_production_and_checked() {
+        let err = Config::from_map(&map(&[("PORTICO_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("PORTICO_INDEX_KEY"), "{err}");
+        let err = Config::from_map(&map(&[("PORTICO_INDEX_KEY", "c2hvcnQ=")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("PORTICO_INDEX_KEY: must be base64"),
+            "{err}"
+        );
+        let err = Config::from_map(&map(&[("PORTICO_INDEX_KEY", DEV_DATA_KEY)])).unwrap_err();
+        assert!(err.to_string().contains("must differ"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod keys;
 pub mod messaging;
 pub mod privacy;
 pub mod realtime;

@@ -176,8 +176,11 @@ pub fn build(
         .data(keys)
         .data(accounts)
         .data(std::sync::Arc::new(config.clone()))
-        .limit_depth(limits.max_depth)
-        .limit_recursive_depth(limits.max_depth.max(32))
+        // Application depth is limited by `PORTICO_MAX_DEPTH` in `http::analysis`, which leaves introspection
+        // out (GraphiQL's own query nests 14 levels); this is only the backstop the query text's nesting bound
+        // already guarantees.
+        .limit_depth(crate::config::MAX_NESTING)
+        .limit_recursive_depth(crate::config::MAX_NESTING)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives);
     if !config.introspection {

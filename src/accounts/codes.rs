@@ -302,10 +302,7 @@ fn code_message(channel: Channel, to: &str, purpose: Purpose, code: &str) -> Mes
 }
 
 fn channel_domain(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Sms => "phone",
-        Channel::Email => "email",
-    }
+    channel.index_domain()
 }
 
 /// Lower-cases and checks an email address.

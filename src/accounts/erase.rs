@@ -18,7 +18,7 @@ use crate::db::schema::{
     third_party_bindings, verification_codes,
 };
 use crate::error::AppResult;
-use crate::privacy::crypto::DataKeys;
+use crate::privacy::crypto::{Column, DataKeys};
 
 /// The prefix of erased accounts' placeholder usernames (refused for new usernames).
 pub const ERASED_USERNAME_PREFIX: &str = "erased-";
@@ -71,11 +71,12 @@ pub async fn erase_account(
         keys.pseudonym("login-account", account_id.to_string().as_bytes()),
         keys.pseudonym("login-subject", held.username.to_lowercase().as_bytes()),
     ];
-    for sealed in [&held.phone_ciphertext, &held.email_ciphertext]
-        .into_iter()
-        .flatten()
-    {
-        if let Ok(value) = keys.open_str(sealed) {
+    for (column, sealed) in [
+        (Column::AccountPhone, &held.phone_ciphertext),
+        (Column::AccountEmail, &held.email_ciphertext),
+    ] {
+        let Some(sealed) = sealed else { continue };
+        if let Ok(value) = keys.open_str(column, account_id, sealed) {
             subjects.push(keys.pseudonym("login-subject", value.to_lowercase().as_bytes()));
         }
     }
@@ -92,6 +93,8 @@ pub async fn erase_account(
     )
     .execute(conn)
     .await?;
+    // Queued messages to its phone and email (codes, notices), delivered or not: they hold both, sealed.
+    crate::messaging::outbox::delete_addressed_to(conn, &destinations).await?;
     diesel::delete(oauth_states::table.filter(oauth_states::account_id.eq(account_id)))
         .execute(conn)
         .await?;

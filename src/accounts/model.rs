@@ -21,11 +21,15 @@ pub struct Account {
     pub occupation: String,
     pub city: String,
     pub status: String,
+    /// When the username last changed (at most once in 30 days).
+    pub username_changed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = accounts)]
 pub struct NewAccount<'a> {
+    /// Taken from the sequence first ([`super::store::next_account_id`]), so sealed fields can name their row.
+    pub id: i64,
     pub username: &'a str,
     pub phone_ciphertext: Option<Vec<u8>>,
     pub phone_index: Option<Vec<u8>>,

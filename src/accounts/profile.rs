@@ -121,7 +121,15 @@ impl Accounts {
             .as_deref()
             .map(|c| super::signin::check_short(c, "occupation"))
             .transpose()?;
-        let contact_sealed = contact.map(|c| c.map(|c| self.keys.seal_str(&c)));
+        let contact_sealed = contact.map(|c| {
+            c.map(|c| {
+                self.keys.seal_str(
+                    crate::privacy::crypto::Column::ProfileContact,
+                    account_id,
+                    &c,
+                )
+            })
+        });
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
             diesel::insert_into(profiles::table)
@@ -224,7 +232,11 @@ impl Accounts {
             }
             diesel::update(accounts::table.find(account_id))
                 .set((
-                    accounts::email_ciphertext.eq(this.keys.seal_str(&email)),
+                    accounts::email_ciphertext.eq(this.keys.seal_str(
+                        crate::privacy::crypto::Column::AccountEmail,
+                        account_id,
+                        &email,
+                    )),
                     accounts::email_index.eq(&dest.index),
                     accounts::email_verified_at.eq(diesel::dsl::now),
                 ))

@@ -126,10 +126,17 @@ impl Accounts {
         let this = self.clone();
         conn.transaction::<_, AppError, _>(async |conn| {
             let now = Utc::now();
+            // The id is taken first, so the sealed phone can be bound to its row.
+            let id = store::next_account_id(conn).await?;
             let inserted = diesel::insert_into(accounts::table)
                 .values(NewAccount {
+                    id,
                     username: &r.username,
-                    phone_ciphertext: Some(this.keys.seal_str(&dest.value)),
+                    phone_ciphertext: Some(this.keys.seal_str(
+                        crate::privacy::crypto::Column::AccountPhone,
+                        id,
+                        &dest.value,
+                    )),
                     phone_index: Some(dest.index.clone()),
                     password_hash: Some(hash),
                     password_changed_at: Some(now),
@@ -343,10 +350,11 @@ impl Accounts {
                 "the current password is wrong",
             ));
         }
-        let phone = account
-            .phone_ciphertext
-            .as_deref()
-            .and_then(|c| self.keys.open_str(c).ok());
+        let phone = account.phone_ciphertext.as_deref().and_then(|c| {
+            self.keys
+                .open_str(crate::privacy::crypto::Column::AccountPhone, account_id, c)
+                .ok()
+        });
         password::check_strength(next, &account.username, phone.as_deref(), "next")?;
         let hash = password::hash(next).await?;
         let this = self.clone();

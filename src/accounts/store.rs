@@ -24,6 +24,15 @@ pub async fn set_role(
         .await
 }
 
+/// The next account id, taken before the insert so the sealed phone can be bound to its row.
+pub async fn next_account_id(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "nextval('accounts_id_seq')",
+    ))
+    .get_result(conn)
+    .await
+}
+
 pub async fn account(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Account>> {
     accounts::table
         .find(id)

@@ -43,6 +43,7 @@ diesel::table! {
         adult_confirmed_at -> Nullable<Timestamptz>,
         status -> Text,
         search -> Tsvector,
+        username_changed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -204,6 +205,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+        destination_index -> Nullable<Bytea>,
     }
 }
 
@@ -246,6 +248,7 @@ diesel::table! {
         required -> Bool,
         data_categories -> Array<Nullable<Text>>,
         recipients -> Array<Nullable<Text>>,
+        since_version_id -> Int8,
     }
 }
 
@@ -339,6 +342,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    username_holds (username_lower) {
+        username_lower -> Text,
+        account_id -> Int8,
+        held_until -> Timestamptz,
+    }
+}
+
+diesel::table! {
     verification_codes (id) {
         id -> Int8,
         channel -> Text,
@@ -423,6 +434,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(security_events -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(third_party_bindings -> accounts (account_id));
+diesel::joinable!(username_holds -> accounts (account_id));
 diesel::joinable!(works -> accounts (author_id));
 diesel::joinable!(works -> work_categories (category));
 
@@ -450,6 +462,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     staff_access_log,
     third_party_bindings,
+    username_holds,
     verification_codes,
     view_events,
     work_categories,

@@ -1,6 +1,12 @@
 //! Checks on a parsed document that async-graphql does not make: which operation runs (and whether it is a
-//! mutation, for GET), and limits on aliases, directives and field selections. Aliases are counted because
-//! aliased `__typename` costs nothing in complexity and would otherwise escape the complexity limit.
+//! mutation, for GET), and limits on depth, aliases, directives and field selections. Aliases are counted
+//! because aliased `__typename` costs nothing in complexity and would otherwise escape the complexity limit.
+//!
+//! Depth is measured here rather than by async-graphql's `limit_depth`, because introspection must not count:
+//! graphql-js's `getIntrospectionQuery()` (what GraphiQL, codegen and IDE plugins send) nests 14 levels, and
+//! an introspection subtree can never lead back to application data, so its cost is bounded by the schema's
+//! size, not by the data. Introspection is bounded instead by its own rules: at most one `__schema` and a few
+//! `__type` fields per document, and the document-wide field and expanded-selection counts.
 
 use std::collections::HashMap;
 
@@ -38,12 +44,16 @@ impl Refusal {
     }
 }
 
+/// How many `__type` fields one document may select (GraphiQL and codegen send none or one).
+pub const MAX_TYPE_LOOKUPS: usize = 10;
+
 #[derive(Default)]
 struct Counts {
     aliases: usize,
     directives: usize,
     fields: usize,
-    introspection: bool,
+    schemas: usize,
+    types: usize,
 }
 
 /// Selects the operation and checks the document against `limits` (and refuses `__schema`/`__type` when
@@ -88,8 +98,27 @@ pub fn analyze(
         counts.directives += fragment.node.directives.len();
         count_set(&fragment.node.selection_set.node, &mut counts);
     }
-    if counts.introspection && !introspection {
+    if counts.schemas + counts.types > 0 && !introspection {
         return Err(Refusal::Introspection);
+    }
+    if counts.schemas > 1 {
+        return Err(Refusal::OverLimit(format!(
+            "the query selects `__schema` {} times; once is enough",
+            counts.schemas
+        )));
+    }
+    if counts.types > MAX_TYPE_LOOKUPS {
+        return Err(Refusal::OverLimit(format!(
+            "the query selects `__type` {} times; at most {MAX_TYPE_LOOKUPS} are allowed",
+            counts.types
+        )));
+    }
+    let depth = application_depth(doc);
+    if depth > limits.max_depth {
+        return Err(Refusal::OverLimit(format!(
+            "the query is nested too deep: {depth} levels, at most {} are allowed",
+            limits.max_depth
+        )));
     }
     if counts.aliases > limits.max_aliases {
         return Err(Refusal::OverLimit(format!(
@@ -130,7 +159,7 @@ pub fn analyze(
 /// How deeply braces, brackets and parentheses may nest in a query's text. The parser recurses once per
 /// level, so a query of a few thousand nested selections (well under the length limit) would overflow a
 /// thread's stack and abort the process; no useful operation comes near this.
-pub const MAX_NESTING: usize = 64;
+pub const MAX_NESTING: usize = crate::config::MAX_NESTING;
 
 /// Refuses a query whose `{`, `[` and `(` nest deeper than `max`, from its text alone, before it is parsed.
 /// Strings, block strings and comments are skipped, so their contents never count.
@@ -234,6 +263,64 @@ fn expanded_set<'a>(
     total
 }
 
+/// The deepest chain of application fields any operation selects, with fragment spreads expanded and counted
+/// as async-graphql counts depth (each field one level, fragments none). An introspection field (`__schema`,
+/// `__type`) counts as one level and nothing below it does.
+fn application_depth(doc: &ExecutableDocument) -> usize {
+    let mut depths = HashMap::new();
+    doc.operations
+        .iter()
+        .map(|(_, op)| {
+            depth_of(
+                doc,
+                &op.node.selection_set.node,
+                &mut depths,
+                &mut Vec::new(),
+            )
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn depth_of<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    depths: &mut HashMap<&'a str, usize>,
+    path: &mut Vec<&'a str>,
+) -> usize {
+    let mut deepest = 0;
+    for item in &set.items {
+        let depth = match &item.node {
+            Selection::Field(f) => match f.node.name.node.as_str() {
+                "__schema" | "__type" => 1,
+                _ => 1 + depth_of(doc, &f.node.selection_set.node, depths, path),
+            },
+            Selection::InlineFragment(i) => depth_of(doc, &i.node.selection_set.node, depths, path),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                match (
+                    depths.get(name),
+                    doc.fragments.get(&s.node.fragment_name.node),
+                ) {
+                    (Some(&depth), _) => depth,
+                    (None, Some(fragment))
+                        if !path.contains(&name) && path.len() <= MAX_NESTING =>
+                    {
+                        path.push(name);
+                        let depth = depth_of(doc, &fragment.node.selection_set.node, depths, path);
+                        path.pop();
+                        depths.insert(name, depth);
+                        depth
+                    }
+                    _ => 0,
+                }
+            }
+        };
+        deepest = deepest.max(depth);
+    }
+    deepest
+}
+
 fn unknown(wanted: &str) -> Refusal {
     Refusal::UnknownOperation(format!("the document has no operation named `{wanted}`"))
 }
@@ -244,7 +331,8 @@ fn count_set(set: &SelectionSet, counts: &mut Counts) {
             Selection::Field(f) => {
                 counts.fields += 1;
                 let name = f.node.name.node.as_str();
-                counts.introspection |= name == "__schema" || name == "__type";
+                counts.schemas += usize::from(name == "__schema");
+                counts.types += usize::from(name == "__type");
                 counts.aliases += usize::from(f.node.alias.is_some());
                 counts.directives += f.node.directives.len();
                 count_set(&f.node.selection_set.node, counts);
@@ -265,6 +353,57 @@ mod tests {
 
     fn run(q: &str, name: Option<&str>) -> Result<Analysis, Refusal> {
         analyze(&parse_query(q).unwrap(), name, &Limits::default(), false)
+    }
+
+    fn run_open(q: &str) -> Result<Analysis, Refusal> {
+        analyze(&parse_query(q).unwrap(), None, &Limits::default(), true)
+    }
+
+    /// `works { edges { node { author { works ... } } } }` with `levels` fields in the chain.
+    fn deep(levels: usize) -> String {
+        let names = ["works", "edges", "node", "author"];
+        let mut q = String::new();
+        for i in 0..levels - 1 {
+            q.push_str(&format!("{} {{ ", names[i % 4]));
+        }
+        q.push_str("__typename");
+        q.push_str(&" }".repeat(levels - 1));
+        format!("{{ {q} }}")
+    }
+
+    #[test]
+    fn application_depth_is_limited_and_introspection_is_not() {
+        assert!(run(&deep(12), None).is_ok());
+        let err = run(&deep(16), None).unwrap_err();
+        assert!(
+            matches!(&err, Refusal::OverLimit(m) if m.contains("nested too deep: 16 levels")),
+            "{err:?}"
+        );
+        // Fragments count as their fields do.
+        let frag = format!("query Q {{ ...F }} fragment F on Query {}", deep(16));
+        assert!(matches!(run(&frag, None), Err(Refusal::OverLimit(_))));
+        // A 20-deep `ofType` chain under `__schema` is fine when introspection is on.
+        let of_type = format!(
+            "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+            "ofType { ".repeat(16),
+            "}".repeat(16)
+        );
+        assert!(run_open(&of_type).is_ok());
+        assert_eq!(run(&of_type, None).unwrap_err(), Refusal::Introspection);
+    }
+
+    #[test]
+    fn introspection_is_bounded_by_count() {
+        let twice = "{ a: __schema { queryType { name } } b: __schema { queryType { name } } }";
+        assert!(
+            matches!(run_open(twice), Err(Refusal::OverLimit(m)) if m.contains("`__schema` 2 times"))
+        );
+        let types: String = (0..11)
+            .map(|i| format!("t{i}: __type(name: \"Query\") {{ name }} "))
+            .collect();
+        assert!(
+            matches!(run_open(&format!("{{ {types} }}")), Err(Refusal::OverLimit(m)) if m.contains("`__type` 11 times"))
+        );
     }
 
     #[test]

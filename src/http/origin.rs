@@ -23,11 +23,7 @@ pub fn allowed(config: &Config, headers: &HeaderMap) -> bool {
 }
 
 fn origin_listed(config: &Config, origin: &str) -> bool {
-    if config
-        .allowed_origins
-        .iter()
-        .any(|o| o == origin || o == "*")
-    {
+    if config.allowed_origins.iter().any(|o| o == origin) {
         return true;
     }
     !config.is_production() && is_loopback(origin)

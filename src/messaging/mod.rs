@@ -40,6 +40,15 @@ impl Channel {
         }
     }
 
+    /// The blind-index domain of this channel's destinations (`phone` or `email`), shared with the accounts
+    /// that hold them.
+    pub fn index_domain(self) -> &'static str {
+        match self {
+            Channel::Sms => "phone",
+            Channel::Email => "email",
+        }
+    }
+
     /// The channel named `name` (as stored), if any.
     pub fn parse(name: &str) -> Option<Channel> {
         match name {

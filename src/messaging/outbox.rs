@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::Message;
 use crate::db::schema::outbox_messages;
-use crate::privacy::crypto::DataKeys;
+use crate::privacy::crypto::{Column, DataKeys};
 use crate::realtime::broker::notify_sql;
 
 /// The broker topic the outbox notifies (`portico` channel, payload `outbox:<id>`).
@@ -21,7 +21,8 @@ const MAX_ERROR_CHARS: usize = 500;
 ///
 /// Runs on the caller's connection, inside the caller's transaction when there is one: the message is sent only
 /// if that transaction commits, and the `NOTIFY` that wakes the workers is delivered only then too. The whole
-/// message is serialised to JSON and sealed with `keys`, so the row holds no phone number, address or code.
+/// message is serialised to JSON and sealed with `keys`, bound to its row, so the row holds no phone number,
+/// address or code; the destination's blind index lets an account's erasure find its queued messages.
 pub async fn enqueue(
     conn: &mut AsyncPgConnection,
     keys: &DataKeys,
@@ -29,18 +30,48 @@ pub async fn enqueue(
 ) -> QueryResult<i64> {
     let json = serde_json::to_vec(msg)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let id = diesel::insert_into(outbox_messages::table)
+    // The id is taken first, so the payload can be bound to its row.
+    let id: i64 = diesel::select(diesel::dsl::sql::<BigInt>(
+        "nextval('outbox_messages_id_seq')",
+    ))
+    .get_result(conn)
+    .await?;
+    diesel::insert_into(outbox_messages::table)
         .values((
+            outbox_messages::id.eq(id),
             outbox_messages::channel.eq(msg.channel.as_str()),
-            outbox_messages::payload_ciphertext.eq(keys.seal(&json)),
+            outbox_messages::payload_ciphertext.eq(keys.seal(Column::OutboxPayload, id, &json)),
+            outbox_messages::destination_index
+                .eq(keys.blind_index(msg.channel.index_domain(), &msg.to)),
         ))
-        .returning(outbox_messages::id)
-        .get_result::<i64>(conn)
+        .execute(conn)
         .await?;
     diesel::sql_query(notify_sql(TOPIC, id))
         .execute(conn)
         .await?;
     Ok(id)
+}
+
+/// Opens a queued message's payload (sealed for its row).
+pub fn open_payload(keys: &DataKeys, id: i64, sealed: &[u8]) -> Option<Message> {
+    let json = keys.open(Column::OutboxPayload, id, sealed).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// Deletes the queued messages addressed to any of `indexes` (an erased account's phone and email), sent or
+/// not; returns how many.
+pub async fn delete_addressed_to(
+    conn: &mut AsyncPgConnection,
+    indexes: &[Vec<u8>],
+) -> QueryResult<usize> {
+    if indexes.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(
+        outbox_messages::table.filter(outbox_messages::destination_index.eq_any(indexes)),
+    )
+    .execute(conn)
+    .await
 }
 
 /// A message claimed for one delivery attempt.

@@ -218,7 +218,11 @@ async fn attempt(
     timeout: Duration,
     row: Claimed,
 ) -> (Claimed, Result<(), String>) {
-    let msg = match keys.open(&row.payload_ciphertext) {
+    let msg = match keys.open(
+        crate::privacy::crypto::Column::OutboxPayload,
+        row.id,
+        &row.payload_ciphertext,
+    ) {
         Err(_) => {
             return (
                 row,

@@ -14,6 +14,7 @@ use crate::accounts::service::{EventKind, account_with_profile};
 use crate::db::Pool;
 use crate::db::schema::staff_access_log as sal;
 use crate::error::{AppError, AppResult};
+use crate::privacy::crypto::Column;
 
 /// The shortest and longest reason, in characters (the table checks the same bounds).
 pub const REASON_CHARS: std::ops::RangeInclusive<usize> = 10..=500;
@@ -112,10 +113,10 @@ pub async fn access_personal_data(
         let Some((account, profile)) = account_with_profile(conn, account_id).await? else {
             return Err(AppError::NotFound("account".into()));
         };
-        let open = |sealed: Option<&[u8]>| -> AppResult<Option<String>> {
+        let open = |column: Column, sealed: Option<&[u8]>| -> AppResult<Option<String>> {
             sealed
                 .map(|s| {
-                    accounts.keys.open_str(s).map_err(|e| {
+                    accounts.keys.open_str(column, account_id, s).map_err(|e| {
                         AppError::Internal(
                             anyhow::Error::new(e).context("opening a personal field"),
                         )
@@ -125,9 +126,12 @@ pub async fn access_personal_data(
         };
         let mut data = PersonalData {
             account_id,
-            phone: open(account.phone_ciphertext.as_deref())?,
-            email: open(account.email_ciphertext.as_deref())?,
-            contact: open(profile.contact_ciphertext.as_deref())?,
+            phone: open(Column::AccountPhone, account.phone_ciphertext.as_deref())?,
+            email: open(Column::AccountEmail, account.email_ciphertext.as_deref())?,
+            contact: open(
+                Column::ProfileContact,
+                profile.contact_ciphertext.as_deref(),
+            )?,
             labels: profile.labels(),
             private_fields: profile.private_fields.iter().flatten().cloned().collect(),
             username: account.username,

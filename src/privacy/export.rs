@@ -194,7 +194,7 @@ pub async fn run_pending_exports(
                         diesel::update(de::table.find(id))
                             .set((
                                 de::status.eq("ready"),
-                                de::archive_ciphertext.eq(keys.seal(&bytes)),
+                                de::archive_ciphertext.eq(keys.seal(crate::privacy::crypto::Column::ExportArchive, id, &bytes)),
                                 de::ready_at.eq(now),
                                 de::expires_at.eq(now + ttl),
                                 de::last_error.eq(None::<String>),
@@ -298,11 +298,13 @@ pub async fn archive_for(
         return Err(Refusal::Forbidden);
     }
     match (row.status_at(Utc::now()), sealed) {
-        (ExportStatus::Ready, Some(sealed)) => keys.open(&sealed).map_err(|e| {
-            Refusal::Internal(AppError::Internal(
-                anyhow::Error::new(e).context("opening an export archive"),
-            ))
-        }),
+        (ExportStatus::Ready, Some(sealed)) => keys
+            .open(crate::privacy::crypto::Column::ExportArchive, id, &sealed)
+            .map_err(|e| {
+                Refusal::Internal(AppError::Internal(
+                    anyhow::Error::new(e).context("opening an export archive"),
+                ))
+            }),
         (ExportStatus::Ready | ExportStatus::Expired, _) => Err(Refusal::Expired),
         _ => Err(Refusal::NotFound),
     }

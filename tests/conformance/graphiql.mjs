@@ -1,5 +1,7 @@
-// GraphiQL in a real browser: loads <base>/graphiql in headless Chromium, runs a query and waits for its
-// result, with no request leaving the gateway and no Content-Security-Policy violation.
+// GraphiQL in a real browser: loads <base>/graphiql in headless Chromium, opens the documentation explorer
+// and checks it lists Query's fields (the schema came by GraphiQL's own introspection query), runs a query and
+// a subscription and waits for their results, with no request leaving the gateway and no
+// Content-Security-Policy violation.
 //
 //   node graphiql.mjs http://127.0.0.1:8000
 //
@@ -26,6 +28,8 @@ const gatewayHost = pageUrl.host;
 const QUERY = '{ privacyPolicy { version } }';
 const SUBSCRIPTION = 'subscription { privacyPolicy { version } }';
 const EXPECTED = '"version": "1"';
+/** Fields of Query the documentation explorer must list. */
+const QUERY_FIELDS = ['viewer', 'works', 'search', 'privacyPolicy', 'node'];
 const TIMEOUT_MS = 30_000;
 
 /** Everything that makes the run fail, collected while the page lives. */
@@ -177,6 +181,41 @@ try {
   const editor = page.locator('.graphiql-query-editor .CodeMirror');
   await editor.waitFor({ state: 'visible' });
 
+  // 0. The documentation explorer shows the schema: GraphiQL's introspection query was answered.
+  await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+  const explorer = page.locator('.graphiql-doc-explorer');
+  await explorer.waitFor({ state: 'visible' });
+  await page
+    .locator('.graphiql-doc-explorer .graphiql-doc-explorer-type-name', { hasText: /^Query$/ })
+    .first()
+    .click()
+    .catch(async (err) => {
+      throw new Error(
+        `the documentation explorer shows no Query type; it shows ${JSON.stringify(await explorer.innerText())} (${err.message})`,
+      );
+    });
+  await page
+    .waitForFunction(
+      (wanted) => {
+        const names = [...document.querySelectorAll('.graphiql-doc-explorer .graphiql-doc-explorer-field-name')].map(
+          (a) => a.textContent,
+        );
+        return wanted.every((w) => names.includes(w));
+      },
+      QUERY_FIELDS,
+      { timeout: TIMEOUT_MS },
+    )
+    .catch(async (err) => {
+      throw new Error(`the documentation explorer does not list ${QUERY_FIELDS}: ${JSON.stringify(await explorer.innerText())} (${err.message})`);
+    });
+  const listed = await page.$$eval('.graphiql-doc-explorer .graphiql-doc-explorer-field-name', (as) => as.map((a) => a.textContent));
+  console.log(`ok    the documentation explorer lists Query's ${listed.length} fields: ${listed.join(', ')}`);
+  if (await page.locator('.graphiql-doc-explorer-error').count()) {
+    throw new Error(`the documentation explorer shows an error: ${await page.locator('.graphiql-doc-explorer-error').first().innerText()}`);
+  }
+  await mkdir(dirname(screenshotPath), { recursive: true });
+  await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-docs.png') });
+
   // 1. A query, over HTTP.
   console.log(`ok    ${QUERY}: the result pane shows ${EXPECTED}:\n${indent(await run(page, QUERY))}`);
 
@@ -215,6 +254,6 @@ if (problems.length) {
   for (const p of problems) console.error(`  - ${p}`);
   exitCode = 1;
 } else {
-  console.log(`\nOK: GraphiQL ran a query and a subscription with every request on ${gatewayHost} and no CSP violation.`);
+  console.log(`\nOK: GraphiQL showed the schema in its documentation explorer, ran a query and a subscription with every request on ${gatewayHost} and no CSP violation.`);
 }
 process.exit(exitCode);

@@ -171,7 +171,8 @@ impl Drop for TestDb {
 
 /// An application over a fresh database.
 pub struct TestApp {
-    pub db: TestDb,
+    /// Shared by [`TestApp::reconfigured`] siblings; dropped with the last of them.
+    pub db: Arc<TestDb>,
     pub state: AppState,
 }
 
@@ -182,7 +183,15 @@ impl TestApp {
 
     /// An app whose configuration `tweak` adjusts (limits, environment, origins).
     pub async fn with_config(tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let db = TestDb::new().await;
+        Self::over(Arc::new(TestDb::new().await), tweak)
+    }
+
+    /// Another gateway over the same database, as after a restart with a changed configuration (a rotated key).
+    pub fn reconfigured(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::over(self.db.clone(), tweak)
+    }
+
+    fn over(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_database(&db.url);
         config.pool_size = 4;
         tweak(&mut config);
@@ -337,18 +346,26 @@ impl TestApp {
     pub async fn last_message_to(&self, to: &str) -> Option<portico::messaging::Message> {
         #[derive(diesel::QueryableByName)]
         struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
             #[diesel(sql_type = diesel::sql_types::Bytea)]
             payload_ciphertext: Vec<u8>,
         }
         let mut conn = self.db.conn().await;
-        let rows: Vec<Row> =
-            diesel::sql_query("SELECT payload_ciphertext FROM outbox_messages ORDER BY id DESC")
-                .load(&mut conn)
-                .await
-                .unwrap();
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT id, payload_ciphertext FROM outbox_messages ORDER BY id DESC",
+        )
+        .load(&mut conn)
+        .await
+        .unwrap();
         rows.into_iter()
-            .filter_map(|r| self.state.keys.open(&r.payload_ciphertext).ok())
-            .filter_map(|bytes| serde_json::from_slice::<portico::messaging::Message>(&bytes).ok())
+            .filter_map(|r| {
+                portico::messaging::outbox::open_payload(
+                    &self.state.keys,
+                    r.id,
+                    &r.payload_ciphertext,
+                )
+            })
             .find(|m| m.to == to)
     }
 
@@ -390,6 +407,37 @@ impl TestApp {
             r["accessToken"].as_str().unwrap().to_string(),
             r["refreshToken"].as_str().unwrap().to_string(),
         )
+    }
+
+    /// Binds `email` to the account of `token` with the code sent to it.
+    pub async fn bind_email(&self, token: &str, email: &str) {
+        let code = self.code_for("EMAIL", email, "BIND_EMAIL").await;
+        let (_, body) = self
+            .graphql_as(
+                token,
+                "mutation BindEmail($email: String!, $code: String!) { bindEmail(email: $email, code: $code) { id email } }",
+                serde_json::json!({ "email": email, "code": code }),
+            )
+            .await;
+        assert_eq!(body["data"]["bindEmail"]["email"], email, "{body}");
+    }
+
+    /// Signs in with a password and returns the access token, or the response when it fails.
+    pub async fn login(
+        &self,
+        identifier: &str,
+        password: &str,
+    ) -> Result<String, serde_json::Value> {
+        let (_, body) = self
+            .graphql(
+                "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+                serde_json::json!({ "input": { "identifier": identifier, "password": password } }),
+            )
+            .await;
+        body["data"]["login"]["accessToken"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or(body)
     }
 
     /// Registers `username` and gives it the staff role; returns its access token.

@@ -222,10 +222,11 @@ async fn limits_refuse_expensive_queries() {
         .graphql(&format!("{{ __typename {directives} }}"), json!({}))
         .await;
     assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    // 16 levels of works → author → works …: past the depth limit of 12.
     let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
-        "ofType { ".repeat(12),
-        "} ".repeat(12)
+        "{{ {} id {} }}",
+        "works { edges { node { author { ".repeat(4),
+        "} } } } ".repeat(4)
     );
     let (_, body) = app.graphql(&deep, json!({})).await;
     assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
@@ -233,9 +234,17 @@ async fn limits_refuse_expensive_queries() {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("nested too deep"),
+            .contains("nested too deep: 17 levels"),
         "{body}"
     );
+    // Introspection does not count towards it: an `ofType` chain deeper than any real type is answered.
+    let of_type = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(12),
+        "} ".repeat(12)
+    );
+    let (_, body) = app.graphql(&of_type, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
     let long = format!("{{ __typename }} #{}", "x".repeat(30_000));
     let (_, body) = app.graphql(&long, json!({})).await;
     assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");

@@ -11,6 +11,8 @@ mod faults;
 mod graphiql;
 mod harness;
 mod http_graphql;
+mod introspection;
+mod keys;
 mod messaging;
 mod oauth_providers;
 mod privacy;

@@ -14,14 +14,17 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::harness::{TestApp, TestServer};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const TRANSPORT: &str = "graphql-transport-ws";
 const LEGACY: &str = "graphql-ws";
 const POLICY_SUBSCRIPTION: &str = "subscription { privacyPolicy { version } }";
 
 /// Opens a socket with these request headers (no subprotocol unless one is given).
-async fn open(server: &TestServer, headers: &[(&'static str, &str)]) -> Result<Ws, WsError> {
+pub(crate) async fn open(
+    server: &TestServer,
+    headers: &[(&'static str, &str)],
+) -> Result<Ws, WsError> {
     let mut req = server.ws_url().into_client_request().unwrap();
     for (name, value) in headers {
         req.headers_mut().insert(*name, value.parse().unwrap());
@@ -32,30 +35,30 @@ async fn open(server: &TestServer, headers: &[(&'static str, &str)]) -> Result<W
 }
 
 /// Opens a socket speaking `protocol`.
-async fn connect(server: &TestServer, protocol: &str) -> Ws {
+pub(crate) async fn connect(server: &TestServer, protocol: &str) -> Ws {
     open(server, &[("sec-websocket-protocol", protocol)])
         .await
         .expect("the upgrade succeeds")
 }
 
 /// Opens a graphql-transport-ws socket and has it acknowledged.
-async fn connect_acked(server: &TestServer) -> Ws {
+pub(crate) async fn connect_acked(server: &TestServer) -> Ws {
     let mut ws = connect(server, TRANSPORT).await;
     send(&mut ws, json!({ "type": "connection_init" })).await;
     assert_eq!(recv(&mut ws).await, json!({ "type": "connection_ack" }));
     ws
 }
 
-async fn send(ws: &mut Ws, message: Value) {
+pub(crate) async fn send(ws: &mut Ws, message: Value) {
     send_text(ws, &message.to_string()).await;
 }
 
-async fn send_text(ws: &mut Ws, text: &str) {
+pub(crate) async fn send_text(ws: &mut Ws, text: &str) {
     ws.send(Message::text(text)).await.expect("send");
 }
 
 /// The next JSON message (WebSocket-level pings and pongs skipped).
-async fn recv(ws: &mut Ws) -> Value {
+pub(crate) async fn recv(ws: &mut Ws) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -86,7 +89,7 @@ async fn closed(ws: &mut Ws) -> (u16, String) {
     }
 }
 
-fn subscribe(id: &str, query: &str) -> Value {
+pub(crate) fn subscribe(id: &str, query: &str) -> Value {
     json!({ "type": "subscribe", "id": id, "payload": { "query": query } })
 }
 

@@ -91,14 +91,25 @@ impl Me {
         let sealed = self.account.phone_ciphertext.as_deref()?;
         accounts(ctx)
             .keys
-            .open_str(sealed)
+            .open_str(
+                crate::privacy::crypto::Column::AccountPhone,
+                self.account.id,
+                sealed,
+            )
             .ok()
             .map(|p| phone::mask(&p))
     }
     /// The bound email address (only ever visible to its owner).
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
         let sealed = self.account.email_ciphertext.as_deref()?;
-        accounts(ctx).keys.open_str(sealed).ok()
+        accounts(ctx)
+            .keys
+            .open_str(
+                crate::privacy::crypto::Column::AccountEmail,
+                self.account.id,
+                sealed,
+            )
+            .ok()
     }
     async fn avatar_url(&self) -> Option<&str> {
         self.profile.avatar_url.as_deref()
@@ -118,7 +129,14 @@ impl Me {
     /// Contact information (stored encrypted).
     async fn contact(&self, ctx: &Context<'_>) -> Option<String> {
         let sealed = self.profile.contact_ciphertext.as_deref()?;
-        accounts(ctx).keys.open_str(sealed).ok()
+        accounts(ctx)
+            .keys
+            .open_str(
+                crate::privacy::crypto::Column::ProfileContact,
+                self.account.id,
+                sealed,
+            )
+            .ok()
     }
     async fn link(&self) -> Option<&str> {
         self.profile.link.as_deref()

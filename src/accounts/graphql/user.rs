@@ -79,7 +79,14 @@ impl User {
         if !self.shown("contact") {
             return Ok(None);
         }
-        Ok(super::accounts(ctx).keys.open_str(sealed).ok())
+        Ok(super::accounts(ctx)
+            .keys
+            .open_str(
+                crate::privacy::crypto::Column::ProfileContact,
+                self.profile.account_id,
+                sealed,
+            )
+            .ok())
     }
     /// Personal link; null unless shown (consent to `profile`, field public).
     async fn link(&self) -> Option<&str> {

@@ -20,16 +20,21 @@ use crate::db::schema::{
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
-use crate::privacy::crypto::DataKeys;
+use crate::privacy::crypto::{Column, DataKeys};
 use crate::realtime::model::NotificationRow;
 
 /// The archive format's name and version (`format` at the top of every archive).
 pub const FORMAT: &str = "portico-export/1";
 
-fn opened(keys: &DataKeys, sealed: Option<&[u8]>) -> AppResult<Option<String>> {
+fn opened(
+    keys: &DataKeys,
+    column: Column,
+    row: i64,
+    sealed: Option<&[u8]>,
+) -> AppResult<Option<String>> {
     sealed
         .map(|s| {
-            keys.open_str(s).map_err(|e| {
+            keys.open_str(column, row, s).map_err(|e| {
                 AppError::Internal(anyhow::Error::new(e).context("opening a personal field"))
             })
         })
@@ -58,8 +63,8 @@ pub async fn build(
         "gender": account.gender,
         "occupation": account.occupation,
         "city": account.city,
-        "phone": opened(keys, account.phone_ciphertext.as_deref())?,
-        "email": opened(keys, account.email_ciphertext.as_deref())?,
+        "phone": opened(keys, Column::AccountPhone, account.id, account.phone_ciphertext.as_deref())?,
+        "email": opened(keys, Column::AccountEmail, account.id, account.email_ciphertext.as_deref())?,
         "emailVerifiedAt": account.email_verified_at,
         "createdAt": account.created_at,
     });
@@ -69,7 +74,7 @@ pub async fn build(
         "signature": profile.signature,
         "bio": profile.bio,
         "education": profile.education,
-        "contact": opened(keys, profile.contact_ciphertext.as_deref())?,
+        "contact": opened(keys, Column::ProfileContact, account.id, profile.contact_ciphertext.as_deref())?,
         "link": profile.link,
         "equipment": profile.equipment,
         "labels": profile.labels(),

@@ -19,7 +19,7 @@ use super::{PartnerKind, PartnerPrincipal};
 use crate::db::Pool;
 use crate::db::schema::{disclosures, partners, sessions};
 use crate::error::{AppError, AppResult};
-use crate::privacy::crypto::DataKeys;
+use crate::privacy::crypto::{Column, DataKeys};
 
 /// Page size when `first` is absent.
 pub const PAGE_DEFAULT: i64 = 20;
@@ -145,7 +145,11 @@ fn pseudonym(keys: &DataKeys, partner_id: i64, account_id: i64) -> String {
 
 /// A cursor the partner cannot read: the account id sealed with the partner's id, so it names no account.
 fn seal_cursor(keys: &DataKeys, partner_id: i64, account_id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(keys.seal_str(&format!("partner-cursor:{partner_id}:{account_id}")))
+    URL_SAFE_NO_PAD.encode(keys.seal_str(
+        Column::PartnerCursor,
+        partner_id,
+        &format!("partner-cursor:{partner_id}:{account_id}"),
+    ))
 }
 
 fn open_cursor(keys: &DataKeys, partner_id: i64, cursor: &str) -> AppResult<i64> {
@@ -154,7 +158,9 @@ fn open_cursor(keys: &DataKeys, partner_id: i64, cursor: &str) -> AppResult<i64>
         return Err(bad());
     }
     let sealed = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = keys.open_str(&sealed).map_err(|_| bad())?;
+    let text = keys
+        .open_str(Column::PartnerCursor, partner_id, &sealed)
+        .map_err(|_| bad())?;
     let rest = text.strip_prefix("partner-cursor:").ok_or_else(bad)?;
     let (partner, account) = rest.split_once(':').ok_or_else(bad)?;
     if partner.parse::<i64>().ok() != Some(partner_id) {

@@ -29,18 +29,6 @@ async fn ok(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
     body["data"].clone()
 }
 
-async fn bind_email(app: &TestApp, token: &str, email: &str) {
-    let code = app.code_for("EMAIL", email, "BIND_EMAIL").await;
-    let data = ok(
-        app,
-        token,
-        "mutation BindEmail($email: String!, $code: String!) { bindEmail(email: $email, code: $code) { id email } }",
-        json!({ "email": email, "code": code }),
-    )
-    .await;
-    assert_eq!(data["bindEmail"]["email"], email);
-}
-
 async fn run_job(app: &TestApp) -> usize {
     portico::privacy::service::run_pending_exports(
         &app.state.pool,
@@ -102,8 +90,8 @@ async fn an_export_holds_everything_the_account_created() {
     let (mei, _) = app.register("mei", PHONE).await;
     let (jun, _) = app.register("jun", OTHER_PHONE).await;
     let auditor = app.staff("auditor", "+8617700177003").await;
-    bind_email(&app, &mei, EMAIL).await;
-    bind_email(&app, &jun, OTHER_EMAIL).await;
+    app.bind_email(&mei, EMAIL).await;
+    app.bind_email(&jun, OTHER_EMAIL).await;
 
     let profile = json!({
         "avatarUrl": "https://img.example.com/mei.png", "hometown": "Suzhou", "signature": "ink every day",

@@ -228,12 +228,15 @@ async fn parser_recursion_bombs_are_refused_without_crashing() {
         assert_refused(status, &body, elapsed, "QUERY_TOO_COMPLEX");
         assert!(message(&body).contains("levels deep"), "{body}");
     }
-    // At the nesting limit the parser runs, and validation refuses the document (recursion depth 32).
+    // At the nesting limit the parser runs, and the depth limit refuses the document.
     let limit = portico::http::analysis::MAX_NESTING;
     let at_limit = format!("{}{}", "{ a ".repeat(limit), "}".repeat(limit));
     let (status, body, elapsed) = post(&app, &at_limit).await;
-    assert_refused(status, &body, elapsed, "GRAPHQL_VALIDATION_FAILED");
-    assert!(message(&body).contains("recursion depth"), "{body}");
+    assert_refused(status, &body, elapsed, "QUERY_TOO_COMPLEX");
+    assert!(
+        message(&body).contains("nested too deep: 64 levels"),
+        "{body}"
+    );
     // Brackets inside strings and comments are not nesting.
     let quiet = format!(
         "{{ search(query: \"{0}\") {{ edges {{ cursor }} }} }} # {0}",

@@ -1,0 +1,17 @@
+DROP INDEX login_failures_created;
+DROP INDEX security_events_created;
+DROP INDEX oauth_states_expires;
+DROP INDEX verification_codes_created;
+DROP INDEX refresh_tokens_expires;
+DROP INDEX sessions_revoked;
+DROP TABLE username_holds;
+ALTER TABLE accounts DROP COLUMN username_changed_at;
+DROP FUNCTION consent_counts(TEXT, BIGINT);
+DROP TRIGGER policy_purposes_since ON policy_purposes;
+DROP FUNCTION policy_purposes_since();
+ALTER TABLE policy_purposes DROP COLUMN since_version_id;
+DROP INDEX outbox_messages_sent;
+DROP INDEX outbox_messages_destination;
+ALTER TABLE outbox_messages DROP COLUMN destination_index;
+ALTER TABLE outbox_messages ALTER COLUMN id SET GENERATED ALWAYS;
+ALTER TABLE accounts ALTER COLUMN id SET GENERATED ALWAYS;
