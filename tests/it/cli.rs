@@ -212,3 +212,103 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+#[test]
+fn a_wildcard_origin_or_a_missing_index_key_is_refused_at_start() {
+    let out = portico(Some("postgres://postgres@127.0.0.1:5432/unused"))
+        .env("PORTICO_ALLOWED_ORIGINS", "https://www.example.com,*")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PORTICO_ALLOWED_ORIGINS") && err.contains("wildcard"), "{err}");
+    let out = portico(Some("postgres://postgres@127.0.0.1:5432/unused"))
+        .env("PORTICO_ENV", "production")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTICO_INDEX_KEY"));
+}
+
+#[tokio::test]
+async fn keys_check_and_reseal_run_as_the_readme_says() {
+    const NEW_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let app = crate::harness::TestApp::new().await;
+    app.register("mei", "+8613800138021").await;
+    app.register("jun", "+8613800138022").await;
+    let run = |retired: &str, args: &[&str]| {
+        let mut cmd = portico(Some(&app.db.url));
+        cmd.env("PORTICO_DATA_KEY", NEW_KEY).env("PORTICO_DATA_KEY_ID", "2");
+        if !retired.is_empty() {
+            cmd.env("PORTICO_DATA_KEYS_RETIRED", retired);
+        }
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let old = format!("1:{}", portico::config::DEV_DATA_KEY);
+    // Dropping the old key before the reseal would orphan every value: refused, naming the key.
+    let (ok, _, err) = run("", &["keys", "check"]);
+    assert!(!ok && err.contains("PORTICO_DATA_KEYS_RETIRED") && err.contains("key id 1"), "{err}");
+    let (ok, out, err) = run(&old, &["keys", "reseal", "--batch-size", "1"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("accounts.phone_ciphertext: 2 resealed"), "{out}");
+    assert!(out.contains("accounts.phone_ciphertext: 1 of 1 stale value(s) resealed so far"), "{out}");
+    assert!(out.contains("every stored value is now sealed under key id 2"), "{out}");
+    let (ok, out, err) = run("", &["keys", "check"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("accounts.phone_ciphertext: 2 value(s) under key id 2 (format 2)"), "{out}");
+    let (ok, out, _) = run("", &["keys", "reseal"]);
+    assert!(ok && out.contains("0 value(s) resealed"), "{out}");
+}
+
+/// Reverts the newest migration and applies it again, on a database with a member in it: the down migration
+/// runs, the member's rows stay readable at each step, and the member signs in afterwards.
+#[tokio::test]
+async fn the_newest_migration_reverts_and_reapplies_keeping_rows() {
+    use diesel_migrations::MigrationHarness;
+    let app = crate::harness::TestApp::new().await;
+    app.register("mei", "+8613800138031").await;
+    let url = app.db.url.clone();
+    let reverted = tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = diesel_async::async_connection_wrapper::AsyncConnectionWrapper::<
+            diesel_async::AsyncPgConnection,
+        >::establish(&url)
+        .unwrap();
+        let version = conn
+            .revert_last_migration(portico::db::migrations::MIGRATIONS)
+            .unwrap()
+            .to_string();
+        let names: Vec<String> = diesel::RunQueryDsl::load::<Name>(
+            diesel::sql_query("SELECT username AS name FROM accounts"),
+            &mut conn,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+        assert_eq!(names, ["mei"]);
+        version
+    })
+    .await
+    .unwrap();
+    assert_eq!(Some(&reverted), portico::db::migrations::embedded_versions().last());
+    let applied = portico::db::migrations::run_pending(&app.db.url).await.unwrap();
+    assert_eq!(applied.len(), 1);
+    let again = app.reconfigured(|_| {});
+    again
+        .login("mei", crate::harness::STRONG_PASSWORD)
+        .await
+        .expect("sign-in after the round trip");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
