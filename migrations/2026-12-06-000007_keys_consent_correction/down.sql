@@ -1,3 +1,8 @@
+ALTER TABLE oauth_states DROP COLUMN adult_confirmed;
+DELETE FROM verification_codes WHERE purpose = 'change_phone';
+ALTER TABLE verification_codes DROP CONSTRAINT verification_codes_purpose_check;
+ALTER TABLE verification_codes ADD CONSTRAINT verification_codes_purpose_check
+    CHECK (purpose IN ('register', 'login', 'reset_password', 'bind_email', 'cancel_account'));
 DROP INDEX login_failures_created;
 DROP INDEX security_events_created;
 DROP INDEX oauth_states_expires;

@@ -73,3 +73,11 @@ CREATE INDEX verification_codes_created ON verification_codes (created_at);
 CREATE INDEX oauth_states_expires ON oauth_states (expires_at);
 CREATE INDEX security_events_created ON security_events (created_at);
 CREATE INDEX login_failures_created ON login_failures (created_at);
+
+-- Correction of the phone number: codes sent to the new number.
+ALTER TABLE verification_codes DROP CONSTRAINT verification_codes_purpose_check;
+ALTER TABLE verification_codes ADD CONSTRAINT verification_codes_purpose_check
+    CHECK (purpose IN ('register', 'login', 'reset_password', 'bind_email', 'cancel_account', 'change_phone'));
+
+-- A new account made through WeChat, Weibo or QQ confirms the 18-or-older rule when the sign-in starts.
+ALTER TABLE oauth_states ADD COLUMN adult_confirmed BOOLEAN NOT NULL DEFAULT false;

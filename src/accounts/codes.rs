@@ -28,6 +28,9 @@ pub enum Purpose {
     ResetPassword,
     BindEmail,
     CancelAccount,
+    /// A new phone number for a signed-in account (`changePhone`), or the first one for an account made
+    /// through WeChat, Weibo or QQ.
+    ChangePhone,
 }
 
 impl Purpose {
@@ -38,6 +41,7 @@ impl Purpose {
             Purpose::ResetPassword => "reset_password",
             Purpose::BindEmail => "bind_email",
             Purpose::CancelAccount => "cancel_account",
+            Purpose::ChangePhone => "change_phone",
         }
     }
 
@@ -153,6 +157,8 @@ impl Accounts {
                     text: "Someone asked to bind this address to another account. It stays bound to yours; if you did not ask, you can ignore this message.".into(),
                     data: serde_json::json!({}),
                 }),
+                // Always sent: only whoever holds the phone learns, from `changePhone`, that it is in use.
+                (Purpose::ChangePhone, _) => Some(code_message(channel, &dest.value, purpose, &code)),
                 (_, true) => Some(code_message(channel, &dest.value, purpose, &code)),
                 (_, false) => None,
             };
@@ -288,6 +294,7 @@ fn code_message(channel: Channel, to: &str, purpose: Purpose, code: &str) -> Mes
         Purpose::ResetPassword => "reset your password",
         Purpose::BindEmail => "bind this email address",
         Purpose::CancelAccount => "cancel your account",
+        Purpose::ChangePhone => "make this your account's phone number",
     };
     Message {
         channel,

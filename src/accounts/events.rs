@@ -29,6 +29,8 @@ pub enum EventKind {
     CancellationRequested,
     CancellationRevoked,
     PersonalDataAccessed,
+    PhoneChanged,
+    UsernameChanged,
 }
 
 impl EventKind {
@@ -49,6 +51,8 @@ impl EventKind {
             EventKind::CancellationRequested => "cancellation_requested",
             EventKind::CancellationRevoked => "cancellation_revoked",
             EventKind::PersonalDataAccessed => "personal_data_accessed",
+            EventKind::PhoneChanged => "phone_changed",
+            EventKind::UsernameChanged => "username_changed",
         }
     }
 
@@ -118,6 +122,18 @@ impl EventKind {
                         "A member of staff viewed your personal data ({fields}), giving this reason: \"{reason}\". \
                          Every such access is listed under staff accesses in your account."
                     ),
+                )
+            }
+            EventKind::PhoneChanged => (
+                "The phone number of your account was changed".into(),
+                format!("A new phone number was confirmed by SMS code and now signs in to your account; the old one no longer does. {NOT_YOU}"),
+            ),
+            EventKind::UsernameChanged => {
+                let old = detail["from"].as_str().unwrap_or("");
+                let new = detail["to"].as_str().unwrap_or("");
+                (
+                    "Your username was changed".into(),
+                    format!("Your username changed from \"{old}\" to \"{new}\". The old name stays reserved for you for 30 days. {NOT_YOU}"),
                 )
             }
             EventKind::RefreshTokenReused => (

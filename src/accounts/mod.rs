@@ -4,6 +4,7 @@
 pub mod audience;
 pub mod cancellation;
 pub mod codes;
+pub mod correction;
 pub mod erase;
 pub mod events;
 pub mod graphql;

@@ -195,6 +195,8 @@ impl Accounts {
         struct Live {
             #[diesel(sql_type = diesel::sql_types::Text)]
             role: String,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            has_phone: bool,
         }
         let mut conn = self.pool.get().await?;
         // Every signed-in request runs this: a cached prepared statement saves a parse round trip each time.
@@ -202,7 +204,7 @@ impl Accounts {
             diesel::sql_query(
                 "WITH touched AS (UPDATE sessions SET last_seen_at = now() \
                    WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < now() - interval '60 seconds') \
-                 SELECT a.role FROM sessions s JOIN accounts a ON a.id = s.account_id \
+                 SELECT a.role, a.phone_index IS NOT NULL AS has_phone FROM sessions s JOIN accounts a ON a.id = s.account_id \
                  WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND a.status <> 'erased'",
             )
             .bind::<diesel::sql_types::BigInt, _>(session_id)
@@ -217,6 +219,7 @@ impl Accounts {
                 account_id,
                 session_id: Some(session_id),
                 role: Role::parse(&live.role).unwrap_or(Role::User),
+                has_phone: live.has_phone,
             }),
         })
     }

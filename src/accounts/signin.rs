@@ -126,6 +126,9 @@ impl Accounts {
         let this = self.clone();
         conn.transaction::<_, AppError, _>(async |conn| {
             let now = Utc::now();
+            if store::username_taken(conn, &r.username, None).await? {
+                return Err(AppError::bad_input("username", "this username is taken"));
+            }
             // The id is taken first, so the sealed phone can be bound to its row.
             let id = store::next_account_id(conn).await?;
             let inserted = diesel::insert_into(accounts::table)

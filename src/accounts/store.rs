@@ -42,6 +42,30 @@ pub async fn account(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Optio
         .optional()
 }
 
+/// Whether `username` (any case) belongs to an account other than `except`, or is held back for one after a
+/// rename (for 30 days).
+pub async fn username_taken(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+    except: Option<i64>,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    let row: Taken = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE lower(username) = lower($1) AND id IS DISTINCT FROM $2) \
+             OR EXISTS (SELECT 1 FROM username_holds WHERE username_lower = lower($1) \
+                        AND held_until > now() AND account_id IS DISTINCT FROM $2) AS taken",
+    )
+    .bind::<diesel::sql_types::Text, _>(username)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(except)
+    .get_result(conn)
+    .await?;
+    Ok(row.taken)
+}
+
 pub async fn account_by_username(
     conn: &mut AsyncPgConnection,
     username: &str,

@@ -41,13 +41,29 @@ impl From<OAuthError> for AppError {
 }
 
 /// `oauth_states` columns read back when a state is spent.
-type StateColumns = (Option<i64>, String, Vec<Option<String>>, Option<String>);
+type StateColumns = (
+    Option<i64>,
+    String,
+    Vec<Option<String>>,
+    Option<String>,
+    bool,
+);
 
 struct StateRow {
     account_id: Option<i64>,
     redirect_uri: String,
     consents: Vec<String>,
     policy_version: Option<String>,
+    adult_confirmed: bool,
+}
+
+/// What a visitor who may be new says when a third-party sign-in starts.
+#[derive(Debug, Clone, Default)]
+pub struct NewcomerAnswers {
+    pub consents: Vec<String>,
+    pub policy_version: Option<String>,
+    /// The 18-or-older confirmation (policy 1.1): a new account is created only with it.
+    pub adult_confirmed: bool,
 }
 
 impl Accounts {
@@ -69,9 +85,13 @@ impl Accounts {
         kind: ProviderKind,
         redirect_uri: &str,
         account_id: Option<i64>,
-        consents: Vec<String>,
-        policy_version: Option<String>,
+        answers: NewcomerAnswers,
     ) -> AppResult<Started> {
+        let NewcomerAnswers {
+            consents,
+            policy_version,
+            adult_confirmed,
+        } = answers;
         let provider = self.provider(kind)?;
         let uri = redirect_uri.trim();
         if !(uri.starts_with("https://") || uri.starts_with("http://"))
@@ -109,6 +129,7 @@ impl Accounts {
                 os::expires_at.eq(Utc::now() + Duration::minutes(STATE_TTL_MINUTES)),
                 os::consents.eq(consents.iter().map(|c| Some(c.clone())).collect::<Vec<_>>()),
                 os::policy_version.eq(policy_version),
+                os::adult_confirmed.eq(adult_confirmed),
             ))
             .execute(&mut conn)
             .await?;
@@ -144,25 +165,32 @@ impl Accounts {
                 os::redirect_uri,
                 os::consents,
                 os::policy_version,
+                os::adult_confirmed,
             ))
             .get_result(&mut conn)
             .await
             .optional()?;
-        let (account_id, redirect_uri, consents, policy_version) = row.ok_or_else(invalid)?;
+        let (account_id, redirect_uri, consents, policy_version, adult_confirmed) =
+            row.ok_or_else(invalid)?;
         Ok(StateRow {
             account_id,
             redirect_uri,
             consents: consents.into_iter().flatten().collect(),
             policy_version,
+            adult_confirmed,
         })
     }
 
-    /// Completes a sign-in: signs in the account bound to this provider account, or creates one.
+    /// Completes a sign-in: signs in the account bound to this provider account, or creates one. A new
+    /// account needs the 18-or-older confirmation, given when the sign-in started or here
+    /// (`adult_confirmed`); it has no phone number until it binds one (`changePhone`), and cannot publish
+    /// before that.
     pub async fn complete_third_party(
         &self,
         kind: ProviderKind,
         code: &str,
         state: &str,
+        adult_confirmed: bool,
         client: &ClientInfo,
     ) -> AppResult<SignedInTokens> {
         let row = self.spend_state(kind, state).await?;
@@ -203,7 +231,14 @@ impl Accounts {
                 })
                 .await;
         }
-        // A new account: it needs consent to the required purposes, given when the sign-in started.
+        // A new account: it needs the adult confirmation, and consent to the required purposes given when the
+        // sign-in started.
+        if !(row.adult_confirmed || adult_confirmed) {
+            return Err(AppError::bad_input(
+                "adultConfirmed",
+                "a new account needs your confirmation that you are 18 or older: start again with adultConfirmed: true",
+            ));
+        }
         let version = row.policy_version.clone().unwrap_or_default();
         let plan = crate::privacy::service::check_registration_consents(&self.pool, &version, &row.consents)
             .await
@@ -231,6 +266,7 @@ impl Accounts {
                     accounts::username.eq(&username),
                     accounts::gender.eq(gender),
                     accounts::adult_confirmed_at.eq(diesel::dsl::now),
+                    // No phone yet: `needsPhone` until one is bound by SMS code.
                 ))
                 .returning(accounts::id)
                 .get_result(conn)
@@ -456,10 +492,7 @@ async fn free_username(
         } else {
             format!("{base}_{}", rand::random::<u32>() % 1_000_000)
         };
-        if store::account_by_username(conn, &candidate)
-            .await?
-            .is_none()
-        {
+        if !store::username_taken(conn, &candidate, None).await? {
             return Ok(candidate);
         }
     }

@@ -192,6 +192,7 @@ diesel::table! {
         used_at -> Nullable<Timestamptz>,
         consents -> Array<Nullable<Text>>,
         policy_version -> Nullable<Text>,
+        adult_confirmed -> Bool,
     }
 }
 

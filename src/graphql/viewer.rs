@@ -42,6 +42,9 @@ pub struct SignedIn {
     pub account_id: i64,
     pub session_id: Option<i64>,
     pub role: Role,
+    /// Whether the account has a confirmed phone number (accounts made through WeChat, Weibo or QQ bind one
+    /// before they publish).
+    pub has_phone: bool,
 }
 
 impl Viewer {
@@ -57,6 +60,19 @@ impl Viewer {
     /// The signed-in account, or `UNAUTHENTICATED`.
     pub fn require(&self) -> Result<&SignedIn, AppError> {
         self.account.as_ref().ok_or(AppError::Unauthenticated)
+    }
+
+    /// The signed-in account when it may publish: it has a confirmed phone number (real-name rule), else
+    /// `FORBIDDEN`.
+    pub fn require_publisher(&self) -> Result<&SignedIn, AppError> {
+        let signed_in = self.require()?;
+        if signed_in.has_phone {
+            Ok(signed_in)
+        } else {
+            Err(AppError::Forbidden(
+                "bind a phone number first: publishing needs a phone confirmed by SMS code (changePhone)".into(),
+            ))
+        }
     }
 }
 

@@ -222,7 +222,10 @@ fn a_wildcard_origin_or_a_missing_index_key_is_refused_at_start() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PORTICO_ALLOWED_ORIGINS") && err.contains("wildcard"), "{err}");
+    assert!(
+        err.contains("PORTICO_ALLOWED_ORIGINS") && err.contains("wildcard"),
+        "{err}"
+    );
     let out = portico(Some("postgres://postgres@127.0.0.1:5432/unused"))
         .env("PORTICO_ENV", "production")
         .arg("serve")
@@ -239,7 +242,8 @@ async fn keys_check_and_reseal_run_as_the_readme_says() {
     app.register("jun", "+8613800138022").await;
     let run = |retired: &str, args: &[&str]| {
         let mut cmd = portico(Some(&app.db.url));
-        cmd.env("PORTICO_DATA_KEY", NEW_KEY).env("PORTICO_DATA_KEY_ID", "2");
+        cmd.env("PORTICO_DATA_KEY", NEW_KEY)
+            .env("PORTICO_DATA_KEY_ID", "2");
         if !retired.is_empty() {
             cmd.env("PORTICO_DATA_KEYS_RETIRED", retired);
         }
@@ -253,15 +257,30 @@ async fn keys_check_and_reseal_run_as_the_readme_says() {
     let old = format!("1:{}", portico::config::DEV_DATA_KEY);
     // Dropping the old key before the reseal would orphan every value: refused, naming the key.
     let (ok, _, err) = run("", &["keys", "check"]);
-    assert!(!ok && err.contains("PORTICO_DATA_KEYS_RETIRED") && err.contains("key id 1"), "{err}");
+    assert!(
+        !ok && err.contains("PORTICO_DATA_KEYS_RETIRED") && err.contains("key id 1"),
+        "{err}"
+    );
     let (ok, out, err) = run(&old, &["keys", "reseal", "--batch-size", "1"]);
     assert!(ok, "{err}");
-    assert!(out.contains("accounts.phone_ciphertext: 2 resealed"), "{out}");
-    assert!(out.contains("accounts.phone_ciphertext: 1 of 1 stale value(s) resealed so far"), "{out}");
-    assert!(out.contains("every stored value is now sealed under key id 2"), "{out}");
+    assert!(
+        out.contains("accounts.phone_ciphertext: 2 resealed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("accounts.phone_ciphertext: 1 of 1 stale value(s) resealed so far"),
+        "{out}"
+    );
+    assert!(
+        out.contains("every stored value is now sealed under key id 2"),
+        "{out}"
+    );
     let (ok, out, err) = run("", &["keys", "check"]);
     assert!(ok, "{err}");
-    assert!(out.contains("accounts.phone_ciphertext: 2 value(s) under key id 2 (format 2)"), "{out}");
+    assert!(
+        out.contains("accounts.phone_ciphertext: 2 value(s) under key id 2 (format 2)"),
+        "{out}"
+    );
     let (ok, out, _) = run("", &["keys", "reseal"]);
     assert!(ok && out.contains("0 value(s) resealed"), "{out}");
 }
@@ -297,8 +316,13 @@ async fn the_newest_migration_reverts_and_reapplies_keeping_rows() {
     })
     .await
     .unwrap();
-    assert_eq!(Some(&reverted), portico::db::migrations::embedded_versions().last());
-    let applied = portico::db::migrations::run_pending(&app.db.url).await.unwrap();
+    assert_eq!(
+        Some(&reverted),
+        portico::db::migrations::embedded_versions().last()
+    );
+    let applied = portico::db::migrations::run_pending(&app.db.url)
+        .await
+        .unwrap();
     assert_eq!(applied.len(), 1);
     let again = app.reconfigured(|_| {});
     again

@@ -7,9 +7,30 @@ use apollo_compiler::{ExecutableDocument, Schema};
 const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
 const OPERATIONS: &str = include_str!("../client-operations.graphql");
 
+/// The copy in the repository is the shared file itself (where the shared folder sits beside the checkout).
+#[test]
+fn the_operations_copy_matches_the_shared_file() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/client-operations.graphql");
+    if let Ok(text) = std::fs::read_to_string(&shared) {
+        assert_eq!(
+            text,
+            OPERATIONS,
+            "copy {} to tests/client-operations.graphql",
+            shared.display()
+        );
+    }
+}
+
 /// Client operations whose schema parts are still being built, by the issue that builds them. An operation
 /// listed here must still fail validation (so the list shrinks as the schema grows); every other one must pass.
-const PENDING: &[(&str, u32)] = &[];
+const PENDING: &[(&str, u32)] = &[
+    ("WebPushKey", 15),
+    ("RegisterPushDevice", 15),
+    ("UnregisterPushDevice", 15),
+    ("MyPushDevices", 15),
+    ("UploadImage", 16),
+];
 
 /// Splits the operations file into (name, source) per top-level operation.
 fn operations() -> Vec<(String, String)> {

@@ -440,6 +440,63 @@ impl TestApp {
             .ok_or(body)
     }
 
+    /// Publishes a work (or saves a draft) as `token` and returns its id.
+    pub async fn publish_work(&self, token: &str, title: &str, draft: bool) -> String {
+        let input = serde_json::json!({ "input": {
+            "title": title, "description": "Pencil and wash.", "category": "painting", "tags": ["study"], "draft": draft,
+            "images": [{ "url": "https://img.example.com/w.jpg", "width": 800, "height": 600 }]
+        } });
+        let (_, body) = self
+            .graphql_as(
+                token,
+                "mutation($input: PublishWorkInput!) { publishWork(input: $input) { id } }",
+                input,
+            )
+            .await;
+        body["data"]["publishWork"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string()
+    }
+
+    /// The titles of the newest notices of the account of `token`, newest first.
+    pub async fn notice_titles(&self, token: &str) -> Vec<String> {
+        let (_, body) = self
+            .graphql_as(
+                token,
+                "{ viewer { notifications(first: 50) { edges { node { title } } } } }",
+                serde_json::json!({}),
+            )
+            .await;
+        body["data"]["viewer"]["notifications"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Runs `sql` on the test database (for moving time forward in rows, or reading them).
+    pub async fn sql(&self, sql: &str) {
+        let mut conn = self.db.conn().await;
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    }
+
+    /// Counts the rows `sql` (a `SELECT count(*) ...`) returns.
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.conn().await;
+        let n: N = diesel::sql_query(format!("SELECT ({sql}) AS n"))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        n.n
+    }
+
     /// Registers `username` and gives it the staff role; returns its access token.
     pub async fn staff(&self, username: &str, phone: &str) -> String {
         let (token, _) = self.register(username, phone).await;

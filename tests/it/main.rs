@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod content;
 mod contract;
+mod correction;
 mod demo;
 mod fake_oauth;
 mod faults;

@@ -7,7 +7,7 @@ use crate::fake_oauth::{FakeOAuth, FakeUser};
 use crate::harness::TestApp;
 use crate::harness::field;
 
-const START: &str = "mutation($p: ThirdPartyProvider!, $r: String!, $c: [String!], $v: String) { startThirdPartyLogin(provider: $p, redirectUri: $r, consents: $c, policyVersion: $v) { authorizeUrl state } }";
+const START: &str = "mutation($p: ThirdPartyProvider!, $r: String!, $c: [String!], $v: String) { startThirdPartyLogin(provider: $p, redirectUri: $r, consents: $c, policyVersion: $v, adultConfirmed: true) { authorizeUrl state } }";
 const COMPLETE: &str = "mutation($p: ThirdPartyProvider!, $code: String!, $s: String!) { completeThirdPartyLogin(provider: $p, code: $code, state: $s) { accessToken refreshToken viewer { id username thirdPartyBindings { provider nickname } } } }";
 const BIND: &str = "mutation($p: ThirdPartyProvider!, $code: String!, $s: String!) { bindThirdParty(provider: $p, code: $code, state: $s) { id thirdPartyBindings { provider } } }";
 const UNBIND: &str = "mutation($p: ThirdPartyProvider!) { unbindThirdParty(provider: $p) { id thirdPartyBindings { provider } } }";
@@ -270,4 +270,71 @@ async fn an_unconfigured_provider_is_refused() {
         .graphql(START, json!({ "p": "WECHAT", "r": REDIRECT }))
         .await;
     assert_eq!(field(&body), "provider", "{body}");
+}
+
+#[tokio::test]
+async fn a_new_account_needs_the_adult_confirmation_and_a_phone_before_it_publishes() {
+    let (app, fake) = setup().await;
+    let start_without = "mutation { startThirdPartyLogin(provider: QQ, redirectUri: \"https://portico.example/oauth/done\", consents: [\"account\", \"security\"], policyVersion: \"1\") { state } }";
+    let complete = "mutation($code: String!, $s: String!, $adult: Boolean) { completeThirdPartyLogin(provider: QQ, code: $code, state: $s, adultConfirmed: $adult) { accessToken viewer { needsPhone phone } } }";
+    fake.add_user(ProviderKind::Qq, "qq-1", FakeUser::new("qq-openid-1"));
+    fake.add_user(ProviderKind::Qq, "qq-2", FakeUser::new("qq-openid-1"));
+
+    // Without the confirmation no account is created.
+    let (_, started) = app.graphql(start_without, json!({})).await;
+    let state = started["data"]["startThirdPartyLogin"]["state"].clone();
+    let (_, body) = app
+        .graphql(complete, json!({ "code": "qq-1", "s": state }))
+        .await;
+    assert_eq!(field(&body), "adultConfirmed", "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM accounts").await, 0);
+
+    // Confirmed when completing: the account exists, without a phone.
+    let (_, started) = app.graphql(start_without, json!({})).await;
+    let state = started["data"]["startThirdPartyLogin"]["state"].clone();
+    let (_, body) = app
+        .graphql(
+            complete,
+            json!({ "code": "qq-2", "s": state, "adult": true }),
+        )
+        .await;
+    let signed_in = &body["data"]["completeThirdPartyLogin"];
+    assert_eq!(
+        signed_in["viewer"],
+        json!({ "needsPhone": true, "phone": null }),
+        "{body}"
+    );
+    let token = signed_in["accessToken"].as_str().unwrap().to_string();
+
+    // It may keep drafts, but publishing waits for a phone confirmed by SMS code.
+    app.publish_work(&token, "A draft", true).await;
+    let (_, body) = app
+        .graphql_as(
+            &token,
+            "mutation { publishWork(input: {title: \"Public\", category: \"painting\", images: []}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(crate::harness::code(&body), "FORBIDDEN", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("phone"),
+        "{body}"
+    );
+    let sent = app.code_for("SMS", "+8613800138051", "CHANGE_PHONE").await;
+    let (_, body) = app
+        .graphql_as(
+            &token,
+            "mutation($c: String!) { changePhone(newPhone: \"+8613800138051\", code: $c) { needsPhone phone } }",
+            json!({ "c": sent }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["changePhone"],
+        json!({ "needsPhone": false, "phone": "+86 138****8051" }),
+        "{body}"
+    );
+    app.publish_work(&token, "Public now", false).await;
 }

@@ -99,6 +99,17 @@ impl Me {
             .ok()
             .map(|p| phone::mask(&p))
     }
+    /// True while the account has no phone number: accounts made through WeChat, Weibo or QQ bind one with
+    /// `changePhone` before they publish.
+    async fn needs_phone(&self) -> bool {
+        self.account.phone_ciphertext.is_none()
+    }
+    /// When the username may next change (`changeUsername`); null when it may change now.
+    async fn username_changeable_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let next = self.account.username_changed_at?
+            + chrono::Duration::days(crate::accounts::correction::USERNAME_PERIOD_DAYS);
+        (next > chrono::Utc::now()).then_some(next)
+    }
     /// The bound email address (only ever visible to its owner).
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
         let sealed = self.account.email_ciphertext.as_deref()?;

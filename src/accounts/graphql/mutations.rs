@@ -109,6 +109,7 @@ impl AccountsMutation {
             CodePurpose::ResetPassword => Purpose::ResetPassword,
             CodePurpose::BindEmail => Purpose::BindEmail,
             CodePurpose::CancelAccount => Purpose::CancelAccount,
+            CodePurpose::ChangePhone => Purpose::ChangePhone,
         };
         let issued = accounts(ctx)
             .request_code(channel, &input.destination, purpose, &client(ctx))
@@ -303,6 +304,35 @@ impl AccountsMutation {
         let s = signed_in(ctx)?;
         accounts(ctx)
             .unbind_email(s.account_id, &client(ctx))
+            .await?;
+        Me::load(ctx, s.account_id).await
+    }
+
+    /// Replaces the account's phone number, or binds the first one (accounts made through WeChat, Weibo or
+    /// QQ), with the code sent to the new number (`requestVerificationCode` with purpose `CHANGE_PHONE`).
+    /// A number that belongs to another account is refused, and nothing changes.
+    async fn change_phone(
+        &self,
+        ctx: &Context<'_>,
+        new_phone: String,
+        code: String,
+    ) -> async_graphql::Result<Me> {
+        let s = signed_in(ctx)?;
+        accounts(ctx)
+            .change_phone(s.account_id, &new_phone, &code, &client(ctx))
+            .await?;
+        Me::load(ctx, s.account_id).await
+    }
+
+    /// Renames the account, at most once in 30 days. The old name stays reserved for this account for 30 days.
+    async fn change_username(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+    ) -> async_graphql::Result<Me> {
+        let s = signed_in(ctx)?;
+        accounts(ctx)
+            .change_username(s.account_id, &username, &client(ctx))
             .await?;
         Me::load(ctx, s.account_id).await
     }

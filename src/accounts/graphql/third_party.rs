@@ -31,8 +31,9 @@ pub struct ThirdPartyMutation;
 #[Object]
 impl ThirdPartyMutation {
     /// Starts a sign-in with a provider. Signed in, it starts binding that provider to this account instead.
-    /// A visitor who may be new gives the consents for a new account here (the current policy's required
-    /// purposes, plus `third-party-profile` to let us read nickname, avatar and gender from the provider).
+    /// A visitor who may be new gives what a new account needs here: the consents (the current policy's
+    /// required purposes, plus `third-party-profile` to let us read nickname, avatar and gender from the
+    /// provider) and `adultConfirmed: true` (18 or older).
     async fn start_third_party_login(
         &self,
         ctx: &Context<'_>,
@@ -40,16 +41,16 @@ impl ThirdPartyMutation {
         redirect_uri: String,
         consents: Option<Vec<String>>,
         policy_version: Option<String>,
+        adult_confirmed: Option<bool>,
     ) -> async_graphql::Result<ThirdPartyStart> {
         let account = Viewer::from_ctx(ctx).account.as_ref().map(|s| s.account_id);
+        let answers = crate::accounts::third_party::NewcomerAnswers {
+            consents: consents.unwrap_or_default(),
+            policy_version,
+            adult_confirmed: adult_confirmed.unwrap_or(false),
+        };
         let started = accounts(ctx)
-            .start_third_party(
-                kind(provider),
-                &redirect_uri,
-                account,
-                consents.unwrap_or_default(),
-                policy_version,
-            )
+            .start_third_party(kind(provider), &redirect_uri, account, answers)
             .await?;
         Ok(ThirdPartyStart {
             authorize_url: started.authorize_url,
@@ -57,16 +58,25 @@ impl ThirdPartyMutation {
         })
     }
 
-    /// Completes a sign-in with the provider's code: signs in the bound account, or creates one.
+    /// Completes a sign-in with the provider's code: signs in the bound account, or creates one. A new account
+    /// needs `adultConfirmed: true`, here or when the sign-in started, and binds a phone number
+    /// (`changePhone`, see `Me.needsPhone`) before it publishes.
     async fn complete_third_party_login(
         &self,
         ctx: &Context<'_>,
         provider: ThirdPartyProvider,
         code: String,
         state: String,
+        adult_confirmed: Option<bool>,
     ) -> async_graphql::Result<AuthPayload> {
         let tokens = accounts(ctx)
-            .complete_third_party(kind(provider), &code, &state, &client(ctx))
+            .complete_third_party(
+                kind(provider),
+                &code,
+                &state,
+                adult_confirmed.unwrap_or(false),
+                &client(ctx),
+            )
             .await?;
         payload(ctx, tokens).await
     }

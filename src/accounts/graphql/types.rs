@@ -47,6 +47,8 @@ pub enum CodePurpose {
     ResetPassword,
     BindEmail,
     CancelAccount,
+    /// A new phone number for the signed-in account (`changePhone`); sent to the new number.
+    ChangePhone,
 }
 
 /// An optional profile field.

@@ -93,6 +93,23 @@ fn me(ctx: &Context<'_>) -> Result<i64, AppError> {
     Ok(Viewer::from_ctx(ctx).require()?.account_id)
 }
 
+/// The viewer, when what it saves becomes public (`draft` not true): it needs a confirmed phone number.
+fn publisher(ctx: &Context<'_>, draft: Option<bool>) -> Result<i64, AppError> {
+    let viewer = Viewer::from_ctx(ctx);
+    Ok(match draft {
+        Some(true) => viewer.require()?.account_id,
+        _ => viewer.require_publisher()?.account_id,
+    })
+}
+
+/// The viewer, when a change may make something public (`draft: false`).
+fn editor(ctx: &Context<'_>, draft: Option<bool>) -> Result<i64, AppError> {
+    match draft {
+        Some(false) => publisher(ctx, draft),
+        _ => me(ctx),
+    }
+}
+
 #[derive(Default)]
 pub struct ContentMutation;
 
@@ -105,7 +122,7 @@ impl ContentMutation {
         ctx: &Context<'_>,
         input: PublishWorkInput,
     ) -> async_graphql::Result<WorkNode> {
-        let account = me(ctx)?;
+        let account = publisher(ctx, input.draft)?;
         let d = WorkDraft {
             title: Some(input.title),
             description: input.description,
@@ -126,7 +143,7 @@ impl ContentMutation {
         id: ID,
         input: UpdateWorkInput,
     ) -> async_graphql::Result<WorkNode> {
-        let account = me(ctx)?;
+        let account = editor(ctx, input.draft)?;
         let id = ids::decode_i64(&id, "Work", "id")?;
         let d = WorkDraft {
             title: input.title,
@@ -155,7 +172,7 @@ impl ContentMutation {
         ctx: &Context<'_>,
         input: PublishArticleInput,
     ) -> async_graphql::Result<ArticleNode> {
-        let account = me(ctx)?;
+        let account = publisher(ctx, input.draft)?;
         let d = ArticleDraft {
             title: Some(input.title),
             summary: input.summary,
@@ -175,7 +192,7 @@ impl ContentMutation {
         id: ID,
         input: UpdateArticleInput,
     ) -> async_graphql::Result<ArticleNode> {
-        let account = me(ctx)?;
+        let account = editor(ctx, input.draft)?;
         let id = ids::decode_i64(&id, "Article", "id")?;
         let d = ArticleDraft {
             title: input.title,

@@ -814,7 +814,7 @@ async fn withdrawing_third_party_profile_stops_the_profile_refresh() {
     let fake = FakeOAuth::start().await;
     let oauth = fake.config().oauth;
     let app = TestApp::with_config(|c| c.oauth = oauth).await;
-    let start = "mutation($c: [String!], $v: String) { startThirdPartyLogin(provider: WECHAT, redirectUri: \"https://portico.example/oauth/done\", consents: $c, policyVersion: $v) { state } }";
+    let start = "mutation($c: [String!], $v: String) { startThirdPartyLogin(provider: WECHAT, redirectUri: \"https://portico.example/oauth/done\", consents: $c, policyVersion: $v, adultConfirmed: true) { state } }";
     let complete = "mutation($code: String!, $s: String!) { completeThirdPartyLogin(provider: WECHAT, code: $code, state: $s) { accessToken viewer { thirdPartyBindings { nickname } } } }";
     let sign_in = async |code: &str, consents: Value| -> Value {
         let (_, started) = app.graphql(start, json!({ "c": consents, "v": "1" })).await;
