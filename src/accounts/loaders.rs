@@ -72,7 +72,7 @@ impl Loader<i64> for UserLoader {
 /// is not granted), as a correlated subquery on `accounts` served by the `consent_records_account` index.
 fn profile_consent() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>(
-        "coalesce((SELECT c.granted FROM consent_records c \
+        "coalesce((SELECT c.granted AND consent_counts(c.purpose, c.policy_version_id) FROM consent_records c \
          WHERE c.account_id = accounts.id AND c.purpose = 'profile' AND c.partner_id IS NULL \
          ORDER BY c.id DESC LIMIT 1), false)",
     )

@@ -35,7 +35,11 @@ pub struct ConsentPlan {
 #[derive(Debug, Clone)]
 pub struct ConsentState {
     pub purpose: String,
+    /// Granted and still counting (see `awaiting_answer`).
     pub granted: bool,
+    /// The purpose was added or changed by a newer policy version since this answer, so a grant no longer
+    /// counts until the member answers again.
+    pub awaiting_answer: bool,
     pub policy_version: String,
     pub updated_at: DateTime<Utc>,
     /// The partner this answer names; `None` for a general answer.
@@ -47,7 +51,8 @@ impl From<ConsentRecordRow> for ConsentState {
     fn from(r: ConsentRecordRow) -> Self {
         ConsentState {
             purpose: r.purpose,
-            granted: r.granted,
+            granted: r.granted && r.current,
+            awaiting_answer: !r.current,
             policy_version: r.policy_version,
             updated_at: r.created_at,
             partner_id: r.partner_id,
@@ -158,28 +163,16 @@ pub async fn needs_reconsent(pool: &Pool, account_id: i64) -> AppResult<bool> {
         needs: bool,
     }
     let mut conn = pool.get().await?;
-    // For each purpose of the current version, the earliest version since which its definition is unchanged;
-    // the account needs to answer again when its latest record for that purpose is older than that.
+    // `since_version_id` is the earliest version since which a purpose is defined as it is in the current
+    // version; the account needs to answer again when its latest record for that purpose is older than that.
     let flag: Flag = diesel::sql_query(
-        "WITH cur AS (SELECT id FROM policy_versions ORDER BY published_at DESC, id DESC LIMIT 1),
-              since AS (
-                SELECT p.key, MIN(v.id) AS since_id
-                FROM policy_purposes p JOIN cur ON p.policy_version_id = cur.id
-                JOIN policy_purposes q ON q.key = p.key AND q.title = p.title AND q.description = p.description
-                     AND q.required = p.required AND q.data_categories = p.data_categories AND q.recipients = p.recipients
-                JOIN policy_versions v ON v.id = q.policy_version_id
-                WHERE NOT EXISTS (
-                  SELECT 1 FROM policy_versions w JOIN policy_purposes r ON r.policy_version_id = w.id AND r.key = p.key
-                  WHERE w.id > v.id AND w.id < cur.id
-                    AND (r.title, r.description, r.required, r.data_categories, r.recipients)
-                        IS DISTINCT FROM (p.title, p.description, p.required, p.data_categories, p.recipients))
-                GROUP BY p.key)
-         SELECT EXISTS (
-           SELECT 1 FROM since s
-           WHERE s.since_id > (SELECT COALESCE(MIN(policy_version_id), 0) FROM consent_records WHERE account_id = $1)
+        "SELECT EXISTS (
+           SELECT 1 FROM policy_purposes p
+           WHERE p.policy_version_id = (SELECT id FROM policy_versions ORDER BY published_at DESC, id DESC LIMIT 1)
+             AND p.since_version_id > (SELECT COALESCE(MIN(policy_version_id), 0) FROM consent_records WHERE account_id = $1)
              AND NOT EXISTS (
-             SELECT 1 FROM consent_records c
-             WHERE c.account_id = $1 AND c.purpose = s.key AND c.policy_version_id >= s.since_id)
+               SELECT 1 FROM consent_records c
+               WHERE c.account_id = $1 AND c.purpose = p.key AND c.policy_version_id >= p.since_version_id)
          ) AS needs",
     )
     .bind::<diesel::sql_types::BigInt, _>(account_id)
@@ -188,7 +181,8 @@ pub async fn needs_reconsent(pool: &Pool, account_id: i64) -> AppResult<bool> {
     Ok(flag.needs)
 }
 
-/// Whether the account's latest answer for `purpose` is a grant (no answer means no).
+/// Whether the account's latest answer for `purpose` is a grant that still counts (no answer means no; a
+/// grant under a policy version older than the purpose's last change waits for a new answer).
 pub async fn has_consent(
     conn: &mut AsyncPgConnection,
     account_id: i64,
@@ -199,7 +193,7 @@ pub async fn has_consent(
         .filter(cr::purpose.eq(purpose))
         .filter(cr::partner_id.is_null())
         .order(cr::id.desc())
-        .select(cr::granted)
+        .select(cr::granted.and(store::consent_counts(cr::purpose, cr::policy_version_id)))
         .first(conn)
         .await
         .optional()?;
@@ -219,7 +213,7 @@ pub async fn partner_consent_granted(
         .filter(cr::purpose.eq(purpose))
         .filter(cr::partner_id.eq(partner_id))
         .order(cr::id.desc())
-        .select(cr::granted)
+        .select(cr::granted.and(store::consent_counts(cr::purpose, cr::policy_version_id)))
         .first(conn)
         .await
         .optional()?;

@@ -27,6 +27,9 @@ pub struct Purpose {
     pub required: bool,
     pub data_categories: Vec<Option<String>>,
     pub recipients: Vec<Option<String>>,
+    /// The earliest version since which this purpose is defined as it is here (this version's id when it
+    /// adds or changes the purpose).
+    pub since_version_id: i64,
 }
 
 /// A policy version with its purposes, in catalogue order.
@@ -89,6 +92,10 @@ pub struct ConsentRecordRow {
     pub partner_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub partner_name: Option<String>,
+    /// Whether this answer still counts: its purpose is in the current policy version, defined as it was
+    /// when the answer was given (SQL `consent_counts`).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub current: bool,
 }
 
 /// What consent needs to know of a partner: whether it may receive a purpose.

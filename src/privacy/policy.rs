@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::model::{NewPolicy, NewPurpose, Policy};
+use super::model::{NewPolicy, NewPurpose, Policy, PolicyVersion, Purpose};
 use super::store;
 use crate::db::Pool;
 use crate::error::{AppError, AppResult};
@@ -135,6 +135,40 @@ fn publication_time(latest: Option<DateTime<Utc>>) -> DateTime<Utc> {
     }
 }
 
+/// The notice every member gets of a new version: what it adds or changes, and that grants for those purposes
+/// wait for a new answer.
+fn version_notice(
+    version: &PolicyVersion,
+    purposes: &[Purpose],
+) -> crate::realtime::service::NewNotice {
+    let changed: Vec<&str> = purposes
+        .iter()
+        .filter(|p| p.since_version_id == version.id)
+        .map(|p| p.title.as_str())
+        .collect();
+    let body = if changed.is_empty() {
+        format!(
+            "Version {} of the privacy policy is published. None of the purposes you answered changed.",
+            version.version
+        )
+    } else {
+        format!(
+            "Version {} of the privacy policy is published. It adds or changes these purposes: {}. Consent given \
+             before for them no longer counts until you answer again in your privacy settings; until then, no \
+             data flows for them.",
+            version.version,
+            changed.join("; ")
+        )
+    };
+    crate::realtime::service::NewNotice {
+        account_id: 0,
+        kind: crate::realtime::service::NoticeKind::Announcement,
+        title: format!("Privacy policy updated to version {}", version.version),
+        body,
+        refs: serde_json::json!({ "policyVersion": version.version, "event": "policy_published", "changedPurposes": purposes.iter().filter(|p| p.since_version_id == version.id).map(|p| p.key.clone()).collect::<Vec<_>>() }),
+    }
+}
+
 /// Publishes a new version in one transaction (the version row, naming who published it, and its purposes)
 /// and announces it on the broker when the transaction commits. A version name already taken is refused.
 pub async fn publish_policy_version(
@@ -162,6 +196,8 @@ pub async fn publish_policy_version(
             .execute(conn)
             .await?;
         let purposes = store::purposes_of(conn, version.id).await?;
+        crate::realtime::service::post_notice_to_everyone(conn, &version_notice(&version, &purposes))
+            .await?;
         Ok(Policy { version, purposes })
     })
     .await

@@ -93,7 +93,8 @@ async fn consenting_accounts(
     let k2 = by.get(1).map_or("NULL", |d| d.sql());
     let sql = format!(
         "WITH latest AS (
-           SELECT DISTINCT ON (c.account_id) c.account_id, c.granted
+           SELECT DISTINCT ON (c.account_id) c.account_id,
+                  c.granted AND consent_counts(c.purpose, c.policy_version_id) AS granted
            FROM consent_records c
            WHERE c.purpose = $1 AND c.partner_id IS NULL AND c.account_id IS NOT NULL
            ORDER BY c.account_id, c.id DESC)

@@ -11,6 +11,12 @@ use super::model::{
 };
 use crate::db::schema::{consent_records, partners, policy_purposes, policy_versions};
 
+diesel::define_sql_function! {
+    /// Whether an answer given under policy version `version_id` for `purpose` still counts (migration 7):
+    /// the purpose is in the current version and unchanged since that version.
+    fn consent_counts(purpose: diesel::sql_types::Text, version_id: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
+}
+
 pub async fn current_version(conn: &mut AsyncPgConnection) -> QueryResult<Option<PolicyVersion>> {
     policy_versions::table
         .order((
@@ -179,7 +185,7 @@ pub async fn granted_partners(
 }
 
 const RECORD_COLUMNS: &str = "c.id, c.purpose, c.granted, v.version AS policy_version, c.method, c.created_at, \
-     c.partner_id, p.name AS partner_name \
+     c.partner_id, p.name AS partner_name, consent_counts(c.purpose, c.policy_version_id) AS current \
      FROM consent_records c JOIN policy_versions v ON v.id = c.policy_version_id \
      LEFT JOIN partners p ON p.id = c.partner_id";
 
@@ -250,7 +256,10 @@ pub async fn latest_answers(
         .select((
             consent_records::account_id,
             consent_records::purpose,
-            consent_records::granted,
+            consent_records::granted.and(consent_counts(
+                consent_records::purpose,
+                consent_records::policy_version_id,
+            )),
         ))
         .load(conn)
         .await

@@ -3,8 +3,8 @@
 //! A subscription first subscribes to the broker, then reads what its account has after its cursor, then waits
 //! for the broker. Every read asks for the account's notices after the last id sent, so nothing is sent twice,
 //! and since notice ids become visible in increasing order (the table's insert trigger), nothing is skipped.
-//! What wakes a subscription: `notification:<its account>`, any `incident:<id>` (one event for any number of
-//! recipients), a broker resync after a lost connection, or a receiver that lagged behind the broadcast. A
+//! What wakes a subscription: `notification:<its account>`, any `incident:<id>` or `everyone:<id>` (one
+//! event for any number of recipients), a broker resync after a lost connection, or a receiver that lagged behind the broadcast. A
 //! failed read is retried with backoff, so a database restart only delays notices.
 
 use std::sync::Arc;
@@ -27,6 +27,8 @@ use crate::error::AppError;
 pub const ACCOUNT_TOPIC: &str = "notification";
 /// The broker topic of an incident's notices to all its recipients (`incident:<incident id>`).
 pub const INCIDENT_TOPIC: &str = "incident";
+/// The broker topic of a notice written to every account at once (`everyone:<first notice id>`).
+pub const EVERYONE_TOPIC: &str = "everyone";
 
 /// The instance's feed: the broker, the batched notice reader and the delivery log. Cheap to clone.
 #[derive(Clone)]
@@ -136,7 +138,9 @@ impl Feed {
 fn wakes(event: &BrokerEvent, me: &str) -> bool {
     match event {
         BrokerEvent::Notify { topic, id } => {
-            topic == INCIDENT_TOPIC || (topic == ACCOUNT_TOPIC && id == me)
+            topic == INCIDENT_TOPIC
+                || topic == EVERYONE_TOPIC
+                || (topic == ACCOUNT_TOPIC && id == me)
         }
         BrokerEvent::Resync => true,
     }

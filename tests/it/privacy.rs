@@ -6,5 +6,6 @@ mod consent;
 mod export;
 mod leaks;
 mod partners;
+mod reconsent;
 mod staff_access;
 mod statistics;

@@ -18,8 +18,12 @@ use crate::privacy::service::{self, ConsentState};
 pub struct Consent {
     /// The purpose's key (`analytics`, `partner-business`, ...).
     pub purpose: String,
-    /// True while consent is given; false once withdrawn.
+    /// True while consent is given and counts; false once withdrawn, or while `awaitingAnswer`.
     pub granted: bool,
+    /// True when a newer policy version added or changed this purpose after this answer: a grant given before
+    /// stops counting (its data stops flowing) until the member answers again with `grantConsent` or
+    /// `withdrawConsent`.
+    pub awaiting_answer: bool,
     /// The policy version this answer was given under.
     pub policy_version: String,
     /// When this answer was given.
@@ -35,6 +39,7 @@ impl From<ConsentState> for Consent {
         Consent {
             purpose: c.purpose,
             granted: c.granted,
+            awaiting_answer: c.awaiting_answer,
             policy_version: c.policy_version,
             updated_at: c.updated_at,
             partner: c.partner_id.map(|id| ids::encode("Partner", id)),

@@ -104,7 +104,8 @@ struct Row {
 /// The page statement: the latest record per account for (purpose, partner) through the partial index on
 /// `consent_records (partner_id, purpose, account_id, id DESC)`, kept when it is a grant of a live account.
 const PAGE_SQL: &str = "WITH latest AS (
-      SELECT DISTINCT ON (c.account_id) c.account_id, c.granted
+      SELECT DISTINCT ON (c.account_id) c.account_id,
+             c.granted AND consent_counts(c.purpose, c.policy_version_id) AS granted
       FROM consent_records c
       WHERE c.partner_id = $1 AND c.purpose = $2 AND c.account_id > $3
       ORDER BY c.account_id, c.id DESC)

@@ -39,6 +39,30 @@ pub async fn post_notice(conn: &mut AsyncPgConnection, notice: &NewNotice) -> Ap
     Ok(id)
 }
 
+/// Writes the same notice to every account inside the caller's transaction (one statement) and wakes every
+/// subscription when it commits. `account_id` of `notice` is ignored. Returns how many accounts were told.
+pub async fn post_notice_to_everyone(
+    conn: &mut AsyncPgConnection,
+    notice: &NewNotice,
+) -> AppResult<usize> {
+    if notice.title.trim().is_empty() || notice.title.chars().count() > MAX_TITLE_CHARS {
+        return Err(AppError::bad_input(
+            "title",
+            format!("a notice title has 1 to {MAX_TITLE_CHARS} characters"),
+        ));
+    }
+    let written = store::insert_notice_for_everyone(
+        conn,
+        notice.kind.as_str(),
+        &notice.title,
+        &notice.body,
+        &notice.refs,
+    )
+    .await?;
+    store::notify(conn, super::feed::EVERYONE_TOPIC, 0).await?;
+    Ok(written)
+}
+
 /// The opaque cursor of notice `id` (subscriptions resume after it; connections page from it).
 pub fn cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("NotificationCursor:{id}"))

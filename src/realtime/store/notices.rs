@@ -23,6 +23,26 @@ pub async fn insert_notice(conn: &mut AsyncPgConnection, notice: &NewNotice) -> 
         .await
 }
 
+/// Writes one notice to every live account (not erased) in one statement; returns how many were written.
+pub async fn insert_notice_for_everyone(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    title: &str,
+    body: &str,
+    refs: &serde_json::Value,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO notifications (account_id, kind, title, body, refs) \
+         SELECT a.id, $1, $2, $3, $4 FROM accounts a WHERE a.status <> 'erased' ORDER BY a.id",
+    )
+    .bind::<diesel::sql_types::Text, _>(kind)
+    .bind::<diesel::sql_types::Text, _>(title)
+    .bind::<diesel::sql_types::Text, _>(body)
+    .bind::<diesel::sql_types::Jsonb, _>(refs)
+    .execute(conn)
+    .await
+}
+
 /// A notice read for a reader that asked for its account's notices after an id.
 #[derive(QueryableByName)]
 pub struct KeyedRow {
