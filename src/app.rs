@@ -131,6 +131,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.broker.clone(),
         state.shutdown.clone(),
     );
+    // Spent codes, ended sessions, delivered messages and old security events are removed when their
+    // retention period ends.
+    let retention = crate::privacy::retention::start(
+        state.pool.clone(),
+        state.config.retention.clone(),
+        state.shutdown.clone(),
+    );
     match tls {
         Some(tls) => serve_tls_on(listener, tls, state, shutdown_signal()).await?,
         None => serve_on(listener, state, shutdown_signal()).await?,
@@ -140,6 +147,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rollup).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), erasure).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), exports).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), retention).await;
     Ok(())
 }
 

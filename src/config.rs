@@ -338,6 +338,12 @@ impl Config {
                     .max(1),
             ),
         };
+        if retention.codes < Duration::from_secs(24 * 3600) {
+            r.errors.push("PORTICO_RETENTION_CODES_HOURS: at least 24 (the daily sending limit counts the codes of the last day)".into());
+        }
+        if retention.login_failures < Duration::from_secs(3600) {
+            r.errors.push("PORTICO_RETENTION_LOGIN_FAILURES_HOURS: at least 1 (sign-in throttling looks back 15 minutes)".into());
+        }
         let tls_cert = r.get("PORTICO_TLS_CERT").map(PathBuf::from);
         let tls_key = r.get("PORTICO_TLS_KEY").map(PathBuf::from);
         if tls_cert.is_some() != tls_key.is_some() {

@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod password;
 pub mod phone;
 pub mod profile;
+pub mod retention;
 pub mod service;
 pub mod sessions;
 pub mod signin;

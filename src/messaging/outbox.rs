@@ -74,6 +74,28 @@ pub async fn delete_addressed_to(
     .await
 }
 
+/// Deletes queued messages older than `period`: delivered ones (they hold sealed phones, emails and codes), and
+/// undelivered ones, whose codes expired long before. Returns how many.
+pub async fn purge_older_than(
+    conn: &mut AsyncPgConnection,
+    period: Duration,
+) -> QueryResult<usize> {
+    let mut total = 0;
+    loop {
+        let n = diesel::sql_query(
+            "DELETE FROM outbox_messages WHERE id IN (SELECT id FROM outbox_messages \
+               WHERE COALESCE(sent_at, created_at) < now() - $1 * interval '1 millisecond' LIMIT 5000)",
+        )
+        .bind::<BigInt, _>(millis(period))
+        .execute(conn)
+        .await?;
+        total += n;
+        if n < 5000 {
+            return Ok(total);
+        }
+    }
+}
+
 /// A message claimed for one delivery attempt.
 #[derive(Debug, QueryableByName)]
 pub struct Claimed {

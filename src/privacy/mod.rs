@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod model;
 pub mod partners;
 pub mod policy;
+pub mod retention;
 pub mod service;
 pub mod statistics;
 mod store;

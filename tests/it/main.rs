@@ -18,6 +18,7 @@ mod messaging;
 mod oauth_providers;
 mod privacy;
 mod realtime;
+mod retention;
 mod search;
 mod security;
 mod third_party;
