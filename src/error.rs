@@ -56,6 +56,9 @@ pub enum AppError {
     NotFound(String),
     #[error("too many attempts; try again in {retry_after_seconds} seconds")]
     RateLimited { retry_after_seconds: u64 },
+    /// Over a request limit found during validation (complexity).
+    #[error("{0}")]
+    QueryTooComplex(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -75,6 +78,7 @@ impl AppError {
             AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -92,6 +96,7 @@ impl AppError {
                 message: message.clone(),
             },
             AppError::NotFound(m) => AppError::NotFound(m.clone()),
+            AppError::QueryTooComplex(m) => AppError::QueryTooComplex(m.clone()),
             AppError::RateLimited {
                 retry_after_seconds,
             } => AppError::RateLimited {
@@ -114,11 +119,29 @@ impl From<crate::db::PoolError> for AppError {
     }
 }
 
+/// The body of an error answered outside the executor (an HTTP refusal, a refused WebSocket operation or
+/// upgrade, a failed export download): `[{"message": …, "extensions": {"code": …, "requestId": …}}]`. Every
+/// error a client receives passes through here or through [`label`], and both count it in
+/// `portico_errors_total`. An `INTERNAL` error carries the request id, so a report can be matched to the log.
+pub fn error_list(code: ErrorCode, message: &str) -> serde_json::Value {
+    metrics::counter!("portico_errors_total", "code" => code.as_str()).increment(1);
+    let mut extensions = serde_json::json!({ "code": code.as_str() });
+    if code == ErrorCode::Internal {
+        extensions["requestId"] = crate::telemetry::current_request_id().into();
+    }
+    serde_json::json!([{ "message": message, "extensions": extensions }])
+}
+
+/// [`error_list`] as a response body: `{"errors": [...]}`.
+pub fn error_body(code: ErrorCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "errors": error_list(code, message) })
+}
+
 /// Gives a GraphQL error its `extensions.code`, once, wherever it was raised.
 ///
 /// Resolvers return [`AppError`] through `?`; async-graphql keeps it as the error's source, and this is where
 /// it becomes what the client sees. Internal errors are logged with the request id and answered with a generic
-/// message. async-graphql's own parse, validation and limit errors carry no source and get a code here too.
+/// message. async-graphql's own parse and validation errors carry no source and get a code here too.
 pub fn label(e: &mut ServerError, request_level: bool) {
     if e.extensions
         .as_ref()
@@ -130,12 +153,8 @@ pub fn label(e: &mut ServerError, request_level: bool) {
     let app = source.as_deref().and_then(|s| s.downcast_ref::<AppError>());
     let code = match app {
         Some(app) => app.code(),
-        None if e.message.contains("too complex")
-            || e.message.contains("nested too deep")
-            || e.message.contains("directives") =>
-        {
-            ErrorCode::QueryTooComplex
-        }
+        // Errors without a source are async-graphql's own: a document it refused (validation), or a
+        // failure inside the executor. Limits are checked by Portico and carry an `AppError`.
         None if request_level || e.path.is_empty() => ErrorCode::GraphqlValidationFailed,
         None => ErrorCode::Internal,
     };

@@ -181,8 +181,8 @@ pub fn build(
         // already guarantees.
         .limit_depth(crate::config::MAX_NESTING)
         .limit_recursive_depth(crate::config::MAX_NESTING)
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(limits.max_directives);
+        // Directives are counted per document in `http::analysis` (at most `PORTICO_MAX_DIRECTIVES` in all).
+        .extension(ComplexityLimit(limits.max_complexity));
     if !config.introspection {
         b = b.disable_introspection();
     }
@@ -190,6 +190,41 @@ pub fn build(
         b = b.disable_suggestions();
     }
     b.finish()
+}
+
+/// Refuses an operation whose complexity (a field costs 1 plus its selection; lists per item, see
+/// `graphql::page_cost`) passes the limit, once async-graphql has computed it during validation. Done here
+/// rather than with `limit_complexity` so the refusal is a typed [`AppError::QueryTooComplex`], not a message
+/// to recognise.
+struct ComplexityLimit(usize);
+
+impl async_graphql::extensions::ExtensionFactory for ComplexityLimit {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ComplexityCheck(self.0))
+    }
+}
+
+struct ComplexityCheck(usize);
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for ComplexityCheck {
+    async fn validation(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextValidation<'_>,
+    ) -> Result<async_graphql::ValidationResult, Vec<async_graphql::ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.complexity > self.0 {
+            let refusal = crate::error::AppError::QueryTooComplex(format!(
+                "the query is too complex: it costs {}, and at most {} is allowed",
+                result.complexity, self.0
+            ));
+            return Err(vec![
+                async_graphql::Error::from(refusal).into_server_error(Default::default()),
+            ]);
+        }
+        Ok(result)
+    }
 }
 
 /// The SDL of the schema (what `portico schema` prints and `schema.graphql` holds).

@@ -13,6 +13,19 @@ const P_COST: u32 = 1;
 const MIN_LENGTH: usize = 8;
 const MAX_LENGTH: usize = 128;
 
+/// Runs CPU-heavy password work (Argon2id, zxcvbn) on a blocking thread, at most one job per core at a time:
+/// a burst of sign-ins waits here instead of filling tokio's blocking pool with 19 MiB hashes, and never runs
+/// on the async threads that serve every other request.
+async fn cpu_bound<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _permit = PERMITS.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
 fn argon2() -> Argon2<'static> {
     Argon2::new(
         Algorithm::Argon2id,
@@ -21,8 +34,9 @@ fn argon2() -> Argon2<'static> {
     )
 }
 
-/// Checks a new password against the rules; `field` names the input in the error.
-pub fn check_strength(
+/// Checks a new password against the rules; `field` names the input in the error. The zxcvbn estimate runs
+/// off the async threads (see [`cpu_bound`]).
+pub async fn check_strength(
     password: &str,
     username: &str,
     phone: Option<&str>,
@@ -58,11 +72,16 @@ pub fn check_strength(
             ));
         }
     }
-    let mut inputs = vec![username];
+    let (password, mut inputs) = (password.to_string(), vec![username.to_string()]);
     if let Some(p) = phone {
-        inputs.push(p);
+        inputs.push(p.to_string());
     }
-    let score = zxcvbn::zxcvbn(password, &inputs).score();
+    let score = cpu_bound(move || {
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        zxcvbn::zxcvbn(&password, &inputs).score()
+    })
+    .await
+    .map_err(AppError::Internal)?;
     if (score as u8) < 3 {
         return Err(AppError::bad_input(
             field,
@@ -75,7 +94,7 @@ pub fn check_strength(
 /// Hashes a password with Argon2id (runs on a blocking thread: it takes tens of milliseconds by design).
 pub async fn hash(password: &str) -> anyhow::Result<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    cpu_bound(move || {
         argon2()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
@@ -102,7 +121,7 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Verdict {
     let password = password.to_string();
     let real = stored.is_some();
     let stored = stored.unwrap_or(DUMMY_HASH).to_string();
-    tokio::task::spawn_blocking(move || {
+    cpu_bound(move || {
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return Verdict::Wrong;
         };
@@ -129,17 +148,23 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Verdict {
 mod tests {
     use super::*;
 
-    #[test]
-    fn strength_rules() {
+    #[tokio::test]
+    async fn strength_rules() {
         let ok = "correct horse battery staple";
-        assert!(check_strength(ok, "mei", Some("+8613800138000"), "password").is_ok());
+        assert!(
+            check_strength(ok, "mei", Some("+8613800138000"), "password")
+                .await
+                .is_ok()
+        );
         for (bad, why) in [
             ("short", "at least"),
             ("password1", "easy"),
             ("mei-is-the-best-2024!", "username"),
             ("x13800138000yz!", "phone"),
         ] {
-            let err = check_strength(bad, "mei", Some("+8613800138000"), "password").unwrap_err();
+            let err = check_strength(bad, "mei", Some("+8613800138000"), "password")
+                .await
+                .unwrap_err();
             assert!(err.to_string().contains(why), "{bad}: {err}");
         }
     }

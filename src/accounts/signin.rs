@@ -103,7 +103,7 @@ impl Accounts {
     ) -> AppResult<SignedInTokens> {
         let dest = self.destination(Channel::Sms, &r.phone, "phone")?;
         check_username(&r.username)?;
-        password::check_strength(&r.password, &r.username, Some(&dest.value), "password")?;
+        password::check_strength(&r.password, &r.username, Some(&dest.value), "password").await?;
         let occupation = check_short(&r.occupation, "occupation")?;
         let city = check_short(&r.city, "city")?;
         if !r.adult_confirmed {
@@ -358,7 +358,7 @@ impl Accounts {
                 .open_str(crate::privacy::crypto::Column::AccountPhone, account_id, c)
                 .ok()
         });
-        password::check_strength(next, &account.username, phone.as_deref(), "next")?;
+        password::check_strength(next, &account.username, phone.as_deref(), "next").await?;
         let hash = password::hash(next).await?;
         let this = self.clone();
         conn.transaction::<_, AppError, _>(async |conn| {
@@ -397,7 +397,8 @@ impl Accounts {
         let mut conn = self.pool.get().await?;
         let account = store::account_by_phone_index(&mut conn, &dest.index).await?;
         if let Some(account) = &account {
-            password::check_strength(next, &account.username, Some(&dest.value), "password")?;
+            password::check_strength(next, &account.username, Some(&dest.value), "password")
+                .await?;
         }
         self.consume_code(&dest.index, Purpose::ResetPassword, code)
             .await?;

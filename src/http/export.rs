@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::error::ErrorCode;
@@ -65,9 +64,10 @@ pub async fn download(
         Err(ExportRefusal::Internal(e)) => {
             let request_id = crate::telemetry::current_request_id();
             tracing::error!(request_id = %request_id, error = ?e, "export download failed");
-            let body = json!({ "errors": [{ "message": "internal error",
-                "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id } }] });
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, body)
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                crate::error::error_body(ErrorCode::Internal, "internal error"),
+            )
         }
     }
 }
@@ -107,9 +107,7 @@ fn expired() -> Response {
 }
 
 fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-    json_error(status, body)
+    json_error(status, crate::error::error_body(code, message))
 }
 
 fn json_error(status: StatusCode, body: serde_json::Value) -> Response {

@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use std::collections::BTreeMap;
 use tracing::Instrument;
 
@@ -75,8 +74,7 @@ fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message:
 
 /// `{"errors": [{"message": …, "extensions": {"code": …}}]}`.
 fn error_json(code: ErrorCode, message: &str) -> Bytes {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    let body = crate::error::error_body(code, message);
     serde_json::to_vec(&body).expect("static JSON").into()
 }
 
@@ -580,10 +578,7 @@ struct Refused<'a> {
 fn unavailable(media: MediaType, e: &anyhow::Error) -> Answer {
     let request_id = crate::telemetry::current_request_id();
     tracing::error!(request_id = %request_id, error = ?e, "internal error before execution");
-    metrics::counter!("portico_errors_total", "code" => ErrorCode::Internal.as_str()).increment(1);
-    let body = json!({ "errors": [{ "message": "internal error",
-        "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id } }] });
-    let body = Bytes::from(serde_json::to_vec(&body).expect("static JSON"));
+    let body = error_json(ErrorCode::Internal, "internal error");
     let mut res = json_response(media, StatusCode::SERVICE_UNAVAILABLE, body.clone());
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

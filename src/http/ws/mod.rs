@@ -21,7 +21,6 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tracing::Instrument;
 
 use self::connection::Connection;
@@ -93,8 +92,7 @@ pub async fn handler(
 
 /// An upgrade refused with `status` and a GraphQL-style error body.
 fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    let body = crate::error::error_body(code, message);
     let mut res = (status, body.to_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -7,7 +7,7 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Variables};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Gauge;
 use super::protocol::OperationPayload;
@@ -41,7 +41,7 @@ impl Refused {
 
     /// The `error` message payload: one GraphQL error with `extensions.code`.
     pub fn errors(&self) -> Value {
-        json!([{ "message": self.message, "extensions": { "code": self.code.as_str() } }])
+        crate::error::error_list(self.code, &self.message)
     }
 }
 
