@@ -329,6 +329,9 @@ async fn health_readiness_and_metrics() {
         json!({}),
     )
     .await;
+    // Refusals made before execution (here a parse failure) are counted with the executor's errors.
+    let (_, refused) = app.graphql("{ privacyPolicy {", json!({})).await;
+    assert_eq!(code(&refused), "GRAPHQL_PARSE_FAILED");
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
     let text = String::from_utf8(
@@ -344,6 +347,7 @@ async fn health_readiness_and_metrics() {
         "portico_sql_statements_total",
         "portico_db_pool_size",
         "portico_http_requests_total",
+        "portico_errors_total{code=\"GRAPHQL_PARSE_FAILED\"}",
     ] {
         assert!(text.contains(needle), "{needle} missing from /metrics");
     }
