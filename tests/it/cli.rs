@@ -46,15 +46,20 @@ fn schema_prints_the_sdl() {
     );
 }
 
-#[test]
-fn production_refuses_development_secrets() {
+/// Starts `portico serve` with `envs` and returns what it printed when it refused to start.
+fn refused_at_start(envs: &[(&str, &str)]) -> String {
     let out = portico(Some("postgres://postgres@127.0.0.1:5432/unused"))
-        .env("PORTICO_ENV", "production")
+        .envs(envs.iter().copied())
         .arg("serve")
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn production_refuses_development_secrets() {
+    let err = refused_at_start(&[("PORTICO_ENV", "production")]);
     assert!(
         err.contains("PORTICO_JWT_SECRET") && err.contains("PORTICO_DATA_KEY"),
         "{err}"

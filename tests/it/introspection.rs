@@ -96,6 +96,13 @@ async fn application_queries_keep_the_depth_limit_while_introspection_is_bounded
     );
     let (_, body) = app.graphql(&deep, json!({})).await;
     assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep: 17 levels"),
+        "{body}"
+    );
     // Hiding the application chain behind a fragment spread changes nothing.
     let hidden = format!("{{ ...F }} fragment F on Query {deep}");
     let (_, body) = app.graphql(&hidden, json!({})).await;

@@ -10,24 +10,6 @@ const SEARCH: &str = "query($q: String!, $first: Int, $after: String) { search(q
     edges { cursor node { __typename ... on Work { id title } ... on Article { id title } ... on User { id username } } } \
     pageInfo { hasNextPage endCursor } } }";
 
-async fn publish_work(app: &TestApp, token: &str, title: &str, draft: bool) -> String {
-    let input = json!({ "input": {
-        "title": title, "description": "Pencil and wash.", "category": "painting", "tags": ["study"], "draft": draft,
-        "images": [{ "url": "https://img.example.com/w.jpg", "width": 800, "height": 600 }]
-    } });
-    let (_, body) = app
-        .graphql_as(
-            token,
-            "mutation($input: PublishWorkInput!) { publishWork(input: $input) { id } }",
-            input,
-        )
-        .await;
-    body["data"]["publishWork"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string()
-}
-
 async fn publish_article(app: &TestApp, token: &str, title: &str, body_md: &str) -> String {
     let input = json!({ "input": { "title": title, "body": body_md, "tags": ["notes"] } });
     let (_, body) = app
@@ -81,8 +63,8 @@ async fn english_by_word_and_prefix_with_titles_ranked_first() {
         "I walked to the old lighthouse at noon.",
     )
     .await;
-    let work = publish_work(&app, &token, "Lighthouse at Dusk", false).await;
-    publish_work(&app, &token, "Quiet Harbour", false).await;
+    let work = app.publish_work(&token, "Lighthouse at Dusk", false).await;
+    app.publish_work(&token, "Quiet Harbour", false).await;
 
     let body = search(&app, "lighthouse").await;
     assert_eq!(
@@ -119,8 +101,8 @@ async fn english_by_word_and_prefix_with_titles_ranked_first() {
 async fn chinese_titles_by_substring() {
     let app = TestApp::new().await;
     let (token, _) = app.register("小明", "+8613822220002").await;
-    publish_work(&app, &token, "西湖水彩写生", false).await;
-    publish_work(&app, &token, "山间小屋", false).await;
+    app.publish_work(&token, "西湖水彩写生", false).await;
+    app.publish_work(&token, "山间小屋", false).await;
     publish_article(&app, &token, "胶片摄影一年总结", "今年拍了二十卷胶片。").await;
 
     assert_eq!(
@@ -157,9 +139,9 @@ async fn chinese_titles_by_substring() {
 async fn drafts_and_deleted_works_are_never_found() {
     let app = TestApp::new().await;
     let (token, _) = app.register("gardener", "+8613822220003").await;
-    publish_work(&app, &token, "Secret Orchard", true).await;
-    let gone = publish_work(&app, &token, "Deleted Orchard", false).await;
-    publish_work(&app, &token, "Public Orchard", false).await;
+    app.publish_work(&token, "Secret Orchard", true).await;
+    let gone = app.publish_work(&token, "Deleted Orchard", false).await;
+    app.publish_work(&token, "Public Orchard", false).await;
     let (_, deleted) = app
         .graphql_as(
             &token,
@@ -188,7 +170,7 @@ async fn members_by_username_through_the_client_operation() {
     let app = TestApp::new().await;
     let (token, _) = app.register("lakeside_ink", "+8613822220004").await;
     app.register("mountain-lens", "+8613822220005").await;
-    publish_work(&app, &token, "Lakeside Morning", false).await;
+    app.publish_work(&token, "Lakeside Morning", false).await;
     publish_article(&app, &token, "Painting lakes", "Start with the sky.").await;
     // The web client's operation, exactly as it sends it.
     let op = "query Search($q: String!) { search(query: $q, first: 20) { edges { node { __typename \
@@ -231,8 +213,8 @@ async fn members_by_username_through_the_client_operation() {
 async fn bad_queries_and_cursors_are_bad_user_input() {
     let app = TestApp::new().await;
     let (token, _) = app.register("tester", "+8613822220006").await;
-    publish_work(&app, &token, "Harbour One", false).await;
-    publish_work(&app, &token, "Harbour Two", false).await;
+    app.publish_work(&token, "Harbour One", false).await;
+    app.publish_work(&token, "Harbour Two", false).await;
     for q in ["", "   ", "?!…", &"long ".repeat(50)] {
         let body = search(&app, q).await;
         assert_eq!(
@@ -281,7 +263,8 @@ async fn pages_follow_each_other_without_gaps_or_repeats() {
     let app = TestApp::new().await;
     let (token, _) = app.register("harbour_fan", "+8613822220007").await;
     for i in 1..=5 {
-        publish_work(&app, &token, &format!("Harbour study {i}"), false).await;
+        app.publish_work(&token, &format!("Harbour study {i}"), false)
+            .await;
     }
     publish_article(&app, &token, "Harbour notes", "Boats and ropes.").await;
     let mut seen = Vec::new();

@@ -14,24 +14,6 @@ const RECORD: &str =
     "mutation($kind: EventKind!, $target: ID!) { recordEvent(kind: $kind, target: $target) }";
 const ANALYTICS_COOKIE: &str = "portico_consent=preferences-cookies,analytics";
 
-async fn publish_work(app: &TestApp, token: &str, title: &str, draft: bool) -> String {
-    let input = json!({ "input": {
-        "title": title, "category": "photography", "draft": draft,
-        "images": [{ "url": "https://img.example.com/v.jpg", "width": 800, "height": 600 }]
-    } });
-    let (_, body) = app
-        .graphql_as(
-            token,
-            "mutation($input: PublishWorkInput!) { publishWork(input: $input) { id } }",
-            input,
-        )
-        .await;
-    body["data"]["publishWork"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string()
-}
-
 async fn publish_article(app: &TestApp, token: &str) -> String {
     let input = json!({ "input": { "title": "Field notes", "body": "Walked, looked, wrote." } });
     let (_, body) = app
@@ -112,7 +94,7 @@ async fn account_id(app: &TestApp, username: &str) -> i64 {
 async fn visitors_are_counted_only_with_the_consent_cookie_and_without_identity() {
     let app = TestApp::new().await;
     let (token, _) = app.register("viewed", "+8613833330001").await;
-    let work = publish_work(&app, &token, "Tram at Dusk", false).await;
+    let work = app.publish_work(&token, "Tram at Dusk", false).await;
     assert_eq!(
         record(&app, None, None, "VIEW", &work).await["data"]["recordEvent"],
         false
@@ -243,7 +225,7 @@ async fn members_are_counted_by_their_consent_ledger() {
 async fn unknown_targets_are_not_found() {
     let app = TestApp::new().await;
     let (token, _) = app.register("drafter", "+8613833330004").await;
-    let draft = publish_work(&app, &token, "Unfinished", true).await;
+    let draft = app.publish_work(&token, "Unfinished", true).await;
     let user = portico::graphql::ids::encode("User", 1).0;
     let missing = portico::graphql::ids::encode("Work", 999_999).0;
     for target in [draft.as_str(), user.as_str(), missing.as_str()] {
@@ -259,7 +241,7 @@ async fn unknown_targets_are_not_found() {
 async fn the_rollup_moves_events_into_the_counters() {
     let app = TestApp::new().await;
     let (token, _) = app.register("counted", "+8613833330005").await;
-    let work = publish_work(&app, &token, "Ferry at Noon", false).await;
+    let work = app.publish_work(&token, "Ferry at Noon", false).await;
     let article = publish_article(&app, &token).await;
     for (kind, target) in [
         ("VIEW", &work),
@@ -334,7 +316,9 @@ async fn bytes(res: Response<Body>) -> Vec<u8> {
 async fn the_beacon_answers_a_gif_to_good_and_bad_input_alike() {
     let app = TestApp::new().await;
     let (token, _) = app.register("beaconed", "+8613833330006").await;
-    let work = publish_work(&app, &token, "Heron at First Light", false).await;
+    let work = app
+        .publish_work(&token, "Heron at First Light", false)
+        .await;
     let good = format!("/beacon.gif?target={work}&kind=click");
     let missing = format!(
         "/beacon.gif?target={}",
@@ -529,7 +513,7 @@ async fn personal_and_failed_answers_stay_private() {
 async fn the_rollup_worker_stops_on_shutdown_after_a_last_pass() {
     let app = TestApp::new().await;
     let (token, _) = app.register("worker", "+8613833330008").await;
-    let work = publish_work(&app, &token, "Bridge at Midnight", false).await;
+    let work = app.publish_work(&token, "Bridge at Midnight", false).await;
     let body = record(&app, None, Some(ANALYTICS_COOKIE), "VIEW", &work).await;
     assert_eq!(body["data"]["recordEvent"], true);
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -15,8 +15,6 @@ const CANCEL: &str = "mutation($code: String!, $content: CancellationContent) { 
     requestAccountCancellation(code: $code, content: $content) { id requestedAt scheduledFor content revokedAt } }";
 const KEEP: &str = "mutation KeepAccount { revokeAccountCancellation }";
 const ME: &str = "{ viewer { id username cancellation { id scheduledFor content } } }";
-const PUBLISH_WORK: &str =
-    "mutation($input: PublishWorkInput!) { publishWork(input: $input) { id } }";
 const PUBLISH_ARTICLE: &str =
     "mutation($input: PublishArticleInput!) { publishArticle(input: $input) { id } }";
 const SEARCH: &str = "query($q: String!) { search(query: $q, first: 20) { edges { node { __typename \
@@ -111,19 +109,6 @@ async fn id_of(app: &TestApp, username: &str) -> i64 {
         &format!("SELECT id AS n FROM accounts WHERE username = '{username}'"),
     )
     .await
-}
-
-async fn publish_work(app: &TestApp, token: &str, title: &str, draft: bool) -> String {
-    let input = json!({ "title": title, "description": "Ink and wash on rice paper", "category": "painting",
-        "tags": ["ink"], "images": [{ "url": "https://img.example.com/1.jpg", "width": 800, "height": 600 }],
-        "draft": draft });
-    let (_, body) = app
-        .graphql_as(token, PUBLISH_WORK, json!({ "input": input }))
-        .await;
-    body["data"]["publishWork"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string()
 }
 
 async fn publish_article(app: &TestApp, token: &str, title: &str, draft: bool) -> String {
@@ -446,10 +431,10 @@ async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
         ),
     )
     .await;
-    let work = publish_work(&app, &token, "Misty pagoda", false).await;
-    publish_work(&app, &token, "Unfinished pagoda", true).await;
+    let work = app.publish_work(&token, "Misty pagoda", false).await;
+    app.publish_work(&token, "Unfinished pagoda", true).await;
     let article = publish_article(&app, &token, "Dawn walks", false).await;
-    let bob_work = publish_work(&app, &bob, "Bridge at dusk", false).await;
+    let bob_work = app.publish_work(&bob, "Bridge at dusk", false).await;
     let (_, body) = app
         .graphql_as(
             &token,
@@ -648,9 +633,9 @@ async fn anonymised_works_stay_published_without_their_author() {
     let phone = "+8613800138131";
     let (token, _) = app.register("yun", phone).await;
     let yun = id_of(&app, "yun").await;
-    let work = publish_work(&app, &token, "Mountain ink study", false).await;
+    let work = app.publish_work(&token, "Mountain ink study", false).await;
     let article = publish_article(&app, &token, "Grinding ink", false).await;
-    publish_work(&app, &token, "Private sketch", true).await;
+    app.publish_work(&token, "Private sketch", true).await;
 
     let pending = cancel(&app, &token, phone, Some("ANONYMISE")).await;
     assert_eq!(pending["content"], "ANONYMISE");
@@ -728,7 +713,7 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
     let (token, _) = app.register("hui", phone).await;
     let (bob, _) = app.register("bob", "+8613800138152").await;
     let hui = id_of(&app, "hui").await;
-    let bob_work = publish_work(&app, &bob, "Harbour lights", false).await;
+    let bob_work = app.publish_work(&bob, "Harbour lights", false).await;
     let (_, body) = app
         .graphql_as(
             &token,
@@ -737,7 +722,7 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
         )
         .await;
     assert_eq!(body["data"]["collectWork"]["collectionCount"], 1, "{body}");
-    publish_work(&app, &token, "Quiet courtyard", false).await;
+    app.publish_work(&token, "Quiet courtyard", false).await;
     let consents = format!("SELECT count(*) AS n FROM consent_records WHERE account_id = {hui}");
     let consents_before = n(&app, &consents).await;
     assert!(consents_before >= 2);

@@ -750,30 +750,12 @@ async fn the_history_is_newest_first_paged_hashed_and_append_only() {
     );
 }
 
-async fn publish_work(app: &TestApp, token: &str) -> String {
-    let input = json!({ "input": {
-        "title": "Tram at Dusk", "category": "photography",
-        "images": [{ "url": "https://img.example.com/v.jpg", "width": 800, "height": 600 }]
-    } });
-    let (_, body) = app
-        .graphql_as(
-            token,
-            "mutation($input: PublishWorkInput!) { publishWork(input: $input) { id } }",
-            input,
-        )
-        .await;
-    body["data"]["publishWork"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string()
-}
-
 #[tokio::test]
 async fn withdrawing_analytics_stops_view_counting_at_once() {
     let app = TestApp::new().await;
     let (author, _) = app.register("author", "+8613900190061").await;
     let (reader, _) = app.register("reader", "+8613900190062").await;
-    let work = publish_work(&app, &author).await;
+    let work = app.publish_work(&author, "Tram at Dusk", false).await;
     let view = "mutation RecordView($target: ID!) { recordEvent(kind: VIEW, target: $target) }";
     let record = async || -> Value {
         app.graphql_as(&reader, view, json!({ "target": work }))
@@ -995,7 +977,7 @@ async fn profile_consent_for_a_list_of_authors_costs_one_statement() {
             )
             .await;
         }
-        publish_work(&app, &token).await;
+        app.publish_work(&token, "Tram at Dusk", false).await;
     }
     let feed = "query($first: Int) { works(first: $first) { edges { node { author { username avatarUrl } } } } }";
     // Warm the pool: opening connections runs set-up statements that are not the query's.
