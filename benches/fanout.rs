@@ -20,10 +20,10 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use portico::accounts::service::Audience;
-use portico::app::AppState;
 use portico::config::Config;
 use portico::realtime::model::IncidentContent;
 use portico::realtime::service::{Declaration, cursor, declare_incident};
+use portico::state::AppState;
 
 use setup::{BenchDb, open_file_limit, rss_bytes};
 

@@ -45,7 +45,7 @@ pub enum KeysCommand {
     /// Afterwards the retired keys can be removed from PORTICO_DATA_KEYS_RETIRED.
     Reseal {
         /// Rows per batch (one transaction each).
-        #[arg(long, default_value_t = crate::keys::DEFAULT_BATCH)]
+        #[arg(long, default_value_t = crate::crypto::reseal::DEFAULT_BATCH)]
         batch_size: i64,
     },
     /// Print the index key that blind indexes were made with before PORTICO_INDEX_KEY existed (derived from
@@ -92,7 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users {
             command: UsersCommand::GrantRole { username, role },
         } => {
-            let state = crate::app::AppState::start(config).await?;
+            let state = crate::state::AppState::start(config).await?;
             crate::accounts::service::grant_role(&state.pool, &username, &role)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -100,7 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::DemoData => {
-            let state = crate::app::AppState::start(config).await?;
+            let state = crate::state::AppState::start(config).await?;
             let report = crate::demo::load(&state.pool).await?;
             println!("{report}");
             Ok(())
@@ -113,18 +113,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     use base64::Engine;
     if let KeysCommand::LegacyIndexKey = command {
-        let key = crate::privacy::crypto::legacy_index_key(&config.data_key)?;
+        let key = crate::crypto::legacy_index_key(&config.data_key)?;
         println!("{}", base64::engine::general_purpose::STANDARD.encode(key));
         return Ok(());
     }
     let url = crate::db::bootstrap::prepare_database(&config).await?;
     crate::db::migrations::run_pending(&url).await?;
     let pool = crate::db::build_pool(&config, &url)?;
-    let keys = crate::privacy::crypto::DataKeys::from_config(&config)?;
+    let keys = crate::crypto::DataKeys::from_config(&config)?;
     match command {
         KeysCommand::Check => {
-            crate::keys::check_at_start(&pool, &keys, &config).await?;
-            for census in crate::keys::census(&pool, &keys).await? {
+            crate::crypto::reseal::check_at_start(&pool, &keys, &config).await?;
+            for census in crate::crypto::reseal::census(&pool, &keys).await? {
                 let (table, _, column) = census.column.location();
                 for (format, id, count) in census.counts {
                     println!(
@@ -135,7 +135,7 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             println!("every stored value opens with the configured keys");
         }
         KeysCommand::Reseal { batch_size } => {
-            let report = crate::keys::reseal(&pool, &keys, batch_size, |p| {
+            let report = crate::crypto::reseal::reseal(&pool, &keys, batch_size, |p| {
                 println!(
                     "{}: {} of {} stale value(s) resealed so far",
                     p.location, p.resealed, p.stale

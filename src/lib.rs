@@ -5,17 +5,20 @@
 
 pub mod accounts;
 pub mod app;
+pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod content;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
-pub mod keys;
 pub mod messaging;
 pub mod privacy;
 pub mod realtime;
 pub mod schema;
+pub mod state;
 pub mod telemetry;

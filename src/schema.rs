@@ -4,15 +4,15 @@ use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Ob
 
 use crate::accounts::Accounts;
 use crate::accounts::graphql::{AccountsMutation, AccountsQuery, ThirdPartyMutation, User};
+use crate::broker::Broker;
 use crate::config::Config;
 use crate::content::graphql::events::EventsMutation;
 use crate::content::graphql::search::SearchQuery;
 use crate::content::graphql::{ArticleNode, ContentMutation, ContentQuery, WorkNode};
+use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::graphql::ids;
-use crate::privacy::crypto::DataKeys;
 use crate::privacy::graphql::{ConsentMutation, PolicyMutation, PrivacyPolicy, PrivacyQuery};
-use crate::realtime::broker::Broker;
 use crate::realtime::graphql::{
     Incident, Notification, RealtimeMutation, RealtimeQuery, RealtimeSubscription,
     SecurityAnnouncement,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use portico::app::AppState;
 use portico::config::Config;
+use portico::state::AppState;
 
 /// The web client's feed, as the issue describes it: 20 works, each with its author, tags, collection count
 /// and whether the viewer collected it.

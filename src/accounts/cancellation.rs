@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::Accounts;
 use super::codes::Purpose;
 use super::events::EventKind;
-use super::model::ClientInfo;
+use crate::client::ClientInfo;
 use crate::db::schema::accounts;
 use crate::error::{AppError, AppResult};
 

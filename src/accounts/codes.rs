@@ -8,8 +8,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
 
 use super::Accounts;
-use super::model::ClientInfo;
 use super::store;
+use crate::client::ClientInfo;
 use crate::db::schema::verification_codes as vc;
 use crate::error::{AppError, AppResult};
 use crate::messaging::{Channel, Message};

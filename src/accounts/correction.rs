@@ -9,12 +9,12 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::Accounts;
 use super::codes::Purpose;
 use super::events::EventKind;
-use super::model::ClientInfo;
 use super::store;
+use crate::client::ClientInfo;
+use crate::crypto::Column;
 use crate::db::schema::{accounts, username_holds as uh};
 use crate::error::{AppError, AppResult};
 use crate::messaging::Channel;
-use crate::privacy::crypto::Column;
 
 /// How often a username may change, and how long an old one stays reserved for its former holder.
 pub const USERNAME_PERIOD_DAYS: i64 = 30;

@@ -13,12 +13,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::crypto::{Column, DataKeys};
 use crate::db::schema::{
     accounts, login_failures, oauth_states, profiles, refresh_tokens, security_events, sessions,
     third_party_bindings, verification_codes,
 };
 use crate::error::AppResult;
-use crate::privacy::crypto::{Column, DataKeys};
 
 /// The prefix of erased accounts' placeholder usernames (refused for new usernames).
 pub const ERASED_USERNAME_PREFIX: &str = "erased-";

@@ -6,7 +6,7 @@
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::Accounts;
-use super::model::ClientInfo;
+use crate::client::ClientInfo;
 use crate::db::schema::security_events as se;
 use crate::error::AppResult;
 use crate::realtime::service::{NewNotice, NoticeKind, post_notice};

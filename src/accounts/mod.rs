@@ -25,10 +25,10 @@ pub mod tokens;
 
 use std::sync::Arc;
 
+use crate::client::ClientInfo;
 use crate::config::Config;
+use crate::crypto::DataKeys;
 use crate::db::Pool;
-use crate::privacy::crypto::DataKeys;
-use model::ClientInfo;
 use tokens::TokenKeys;
 
 /// The accounts domain's handle: what its rules need, cheap to clone.

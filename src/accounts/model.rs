@@ -106,10 +106,3 @@ pub struct SecurityEvent {
     pub user_agent: String,
     pub created_at: DateTime<Utc>,
 }
-
-/// Where a request came from (the address is only ever stored as a keyed hash).
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub addr: Option<std::net::IpAddr>,
-    pub user_agent: String,
-}

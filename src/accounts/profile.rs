@@ -6,8 +6,8 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::Accounts;
 use super::codes::{Purpose, normalize_email};
 use super::events::EventKind;
-use super::model::ClientInfo;
 use super::store;
+use crate::client::ClientInfo;
 use crate::db::schema::{accounts, profiles};
 use crate::error::{AppError, AppResult};
 use crate::messaging::Channel;
@@ -123,11 +123,8 @@ impl Accounts {
             .transpose()?;
         let contact_sealed = contact.map(|c| {
             c.map(|c| {
-                self.keys.seal_str(
-                    crate::privacy::crypto::Column::ProfileContact,
-                    account_id,
-                    &c,
-                )
+                self.keys
+                    .seal_str(crate::crypto::Column::ProfileContact, account_id, &c)
             })
         });
         let mut conn = self.pool.get().await?;
@@ -233,7 +230,7 @@ impl Accounts {
             diesel::update(accounts::table.find(account_id))
                 .set((
                     accounts::email_ciphertext.eq(this.keys.seal_str(
-                        crate::privacy::crypto::Column::AccountEmail,
+                        crate::crypto::Column::AccountEmail,
                         account_id,
                         &email,
                     )),

@@ -11,7 +11,6 @@ pub use super::cancellation::{consume_own_code, lock_account, mark_cancelling, m
 pub use super::codes::Purpose as CodePurpose;
 pub use super::erase::erase_account;
 pub use super::events::EventKind;
-pub use super::model::ClientInfo;
 
 /// Grants `role` to the account named `username` (used by `portico users grant-role`).
 pub async fn grant_role(pool: &Pool, username: &str, role: &str) -> AppResult<()> {

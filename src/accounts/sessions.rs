@@ -7,8 +7,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::Accounts;
 use super::events::{EventKind, truncate};
-use super::model::ClientInfo;
 use super::tokens::{self, REFRESH_TTL_DAYS};
+use crate::client::ClientInfo;
 use crate::db::schema::{accounts, refresh_tokens as rt, sessions};
 use crate::error::{AppError, AppResult};
 use crate::graphql::viewer::{Role, SignedIn, Viewer};

@@ -8,10 +8,11 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::Accounts;
 use super::codes::Purpose;
 use super::events::EventKind;
-use super::model::{ClientInfo, NewAccount};
+use super::model::NewAccount;
 use super::password::{self, Verdict};
 use super::sessions::SignedInTokens;
 use super::{store, throttle};
+use crate::client::ClientInfo;
 use crate::db::schema::{accounts, profiles};
 use crate::error::{AppError, AppResult};
 use crate::messaging::Channel;
@@ -136,7 +137,7 @@ impl Accounts {
                     id,
                     username: &r.username,
                     phone_ciphertext: Some(this.keys.seal_str(
-                        crate::privacy::crypto::Column::AccountPhone,
+                        crate::crypto::Column::AccountPhone,
                         id,
                         &dest.value,
                     )),
@@ -355,7 +356,7 @@ impl Accounts {
         }
         let phone = account.phone_ciphertext.as_deref().and_then(|c| {
             self.keys
-                .open_str(crate::privacy::crypto::Column::AccountPhone, account_id, c)
+                .open_str(crate::crypto::Column::AccountPhone, account_id, c)
                 .ok()
         });
         password::check_strength(next, &account.username, phone.as_deref(), "next").await?;

@@ -11,10 +11,10 @@ use rand::RngCore;
 
 use super::Accounts;
 use super::events::EventKind;
-use super::model::ClientInfo;
 use super::oauth::{Identity, OAuthError, ProviderKind, ThirdPartyProfile};
 use super::sessions::SignedInTokens;
 use super::store;
+use crate::client::ClientInfo;
 use crate::db::schema::{accounts, oauth_states as os, profiles, third_party_bindings as tpb};
 use crate::error::{AppError, AppResult};
 

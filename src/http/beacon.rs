@@ -8,8 +8,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::content::views::{self, CONSENT_COOKIE, CookieConsent, EventKind, Requester, Target};
+use crate::state::AppState;
 
 /// A 1x1 transparent GIF (43 bytes).
 pub const PIXEL: &[u8] = &[

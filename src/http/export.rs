@@ -10,9 +10,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::error::ErrorCode;
 use crate::privacy::service::{ExportRefusal, LinkError, export_archive, verify_export_link};
+use crate::state::AppState;
 
 /// Serves the archive, or refuses.
 pub async fn download(

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The page may load and connect to nothing but the gateway. GraphiQL (CodeMirror, its popovers) sets
 /// inline `style` attributes and injects `<style>` elements, hence `'unsafe-inline'` for styles only; its

@@ -17,11 +17,11 @@ use tracing::Instrument;
 use super::analysis::{self, Refusal};
 use super::params::{self, Body, Params};
 use crate::accounts::graphql::mutations::{ACCESS_COOKIE, REFRESH_COOKIE, TokenDelivery};
-use crate::accounts::model::ClientInfo;
-use crate::app::AppState;
+use crate::client::ClientInfo;
 use crate::error::ErrorCode;
 use crate::graphql::viewer::Viewer;
 use crate::privacy::partners::{self, PartnerPrincipal};
+use crate::state::AppState;
 
 /// The two response media types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::accounts::model::ClientInfo;
-use crate::app::AppState;
+use crate::client::ClientInfo;
+use crate::state::AppState;
 use crate::telemetry::RequestScope;
 
 pub const REQUEST_ID: &str = "x-request-id";

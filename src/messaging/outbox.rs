@@ -7,9 +7,9 @@ use diesel::sql_types::{BigInt, Bytea, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::Message;
+use crate::broker::notify_sql;
+use crate::crypto::{Column, DataKeys};
 use crate::db::schema::outbox_messages;
-use crate::privacy::crypto::{Column, DataKeys};
-use crate::realtime::broker::notify_sql;
 
 /// The broker topic the outbox notifies (`portico` channel, payload `outbox:<id>`).
 pub const TOPIC: &str = "outbox";

@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::outbox::{self, Claimed, TOPIC};
 use super::{Message, Sender};
+use crate::broker::{Broker, BrokerEvent};
+use crate::crypto::DataKeys;
 use crate::db::Pool;
-use crate::privacy::crypto::DataKeys;
-use crate::realtime::broker::{Broker, BrokerEvent};
 
 /// Exponential backoff between failed attempts, with jitter so retries from many messages spread out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +219,7 @@ async fn attempt(
     row: Claimed,
 ) -> (Claimed, Result<(), String>) {
     let msg = match keys.open(
-        crate::privacy::crypto::Column::OutboxPayload,
+        crate::crypto::Column::OutboxPayload,
         row.id,
         &row.payload_ciphertext,
     ) {

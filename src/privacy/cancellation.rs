@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::accounts::Accounts;
-use crate::accounts::service::{self as accounts, ClientInfo, CodePurpose};
+use crate::accounts::service::{self as accounts, CodePurpose};
+use crate::client::ClientInfo;
 use crate::content::service::AuthoredContent;
 use crate::db::Pool;
 use crate::db::schema::account_cancellations as ac;

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::crypto::DataKeys;
 use super::model::{ConsentRecordRow, NewConsentRecord};
 use super::store;
-use crate::accounts::model::ClientInfo;
+use crate::client::ClientInfo;
+use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::db::schema::consent_records as cr;
 use crate::error::{AppError, AppResult};

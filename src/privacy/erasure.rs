@@ -20,7 +20,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio_util::sync::CancellationToken;
 
 use super::cancellation::parse_content;
-use super::crypto::DataKeys;
+use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::db::schema::{
     account_cancellations as ac, consent_records as cr, data_exports, disclosures, staff_access_log,

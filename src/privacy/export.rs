@@ -22,12 +22,12 @@ use tokio_util::sync::CancellationToken;
 
 pub use archive::FORMAT;
 
+use crate::broker::{Broker, BrokerEvent, notify_sql};
 use crate::config::Config;
+use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::db::schema::data_exports as de;
 use crate::error::{AppError, AppResult};
-use crate::privacy::crypto::DataKeys;
-use crate::realtime::broker::{Broker, BrokerEvent, notify_sql};
 
 /// The broker topic that wakes the export job (`export:<id>`).
 pub const TOPIC: &str = "export";
@@ -194,7 +194,7 @@ pub async fn run_pending_exports(
                         diesel::update(de::table.find(id))
                             .set((
                                 de::status.eq("ready"),
-                                de::archive_ciphertext.eq(keys.seal(crate::privacy::crypto::Column::ExportArchive, id, &bytes)),
+                                de::archive_ciphertext.eq(keys.seal(crate::crypto::Column::ExportArchive, id, &bytes)),
                                 de::ready_at.eq(now),
                                 de::expires_at.eq(now + ttl),
                                 de::last_error.eq(None::<String>),
@@ -299,7 +299,7 @@ pub async fn archive_for(
     }
     match (row.status_at(Utc::now()), sealed) {
         (ExportStatus::Ready, Some(sealed)) => keys
-            .open(crate::privacy::crypto::Column::ExportArchive, id, &sealed)
+            .open(crate::crypto::Column::ExportArchive, id, &sealed)
             .map_err(|e| {
                 Refusal::Internal(AppError::Internal(
                     anyhow::Error::new(e).context("opening an export archive"),

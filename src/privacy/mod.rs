@@ -4,7 +4,6 @@
 pub mod audit;
 pub mod cancellation;
 pub mod consent;
-pub mod crypto;
 pub mod erasure;
 pub mod export;
 pub mod graphql;

@@ -192,7 +192,7 @@ pub async fn publish_policy_version(
         let at = publication_time(store::latest_published_at(conn).await?);
         let version = store::insert_version(conn, &policy, at, staff_id).await?;
         store::insert_purposes(conn, version.id, &policy.purposes).await?;
-        diesel::sql_query(crate::realtime::broker::notify_sql(POLICY_TOPIC, version.id))
+        diesel::sql_query(crate::broker::notify_sql(POLICY_TOPIC, version.id))
             .execute(conn)
             .await?;
         let purposes = store::purposes_of(conn, version.id).await?;

@@ -15,11 +15,11 @@ use futures_util::Stream;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::broker::{Broker, BrokerEvent};
 use super::delivery::DeliveryLog;
 use super::loaders::{NoticeReader, PAGE};
 use super::model::Notice;
 use super::store;
+use crate::broker::{Broker, BrokerEvent};
 use crate::db::Pool;
 use crate::error::AppError;
 

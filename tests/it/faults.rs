@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use portico::app::AppState;
 use portico::config::Config;
 use portico::db::bootstrap::{
     ensure_database, find_postgres_bin, start_private_cluster, stop_private_cluster,
 };
+use portico::state::AppState;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -215,7 +215,7 @@ pub async fn account(
     diesel::sql_query("UPDATE accounts SET phone_ciphertext = $2, phone_index = $3 WHERE id = $1")
         .bind::<BigInt, _>(account.id)
         .bind::<diesel::sql_types::Bytea, _>(state.keys.seal_str(
-            portico::privacy::crypto::Column::AccountPhone,
+            portico::crypto::Column::AccountPhone,
             account.id,
             &phone,
         ))

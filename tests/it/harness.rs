@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, Response};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use portico::app::AppState;
 use portico::config::Config;
 use portico::db::url_with_database;
+use portico::state::AppState;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 

@@ -4,8 +4,8 @@
 //! message that names the key, and nothing is written.
 
 use portico::config::{Config, DEV_DATA_KEY};
-use portico::keys::{self, KeyError};
-use portico::privacy::crypto::Column;
+use portico::crypto::Column;
+use portico::crypto::reseal::{self as keys, KeyError};
 use serde_json::json;
 
 use crate::harness::{STRONG_PASSWORD, TestApp, code};
@@ -238,7 +238,7 @@ async fn a_changed_index_key_is_refused_at_start_and_sealed_values_stay_in_their
         .unwrap_err();
     assert!(err.to_string().contains("PORTICO_INDEX_KEY"), "{err}");
     // The development index key is the one indexes had before PORTICO_INDEX_KEY existed.
-    let legacy = portico::privacy::crypto::legacy_index_key(DEV_DATA_KEY).unwrap();
+    let legacy = portico::crypto::legacy_index_key(DEV_DATA_KEY).unwrap();
     use base64::Engine;
     let explicit = app.reconfigured(|c| {
         c.index_key = Some(base64::engine::general_purpose::STANDARD.encode(legacy))

@@ -91,11 +91,7 @@ impl Me {
         let sealed = self.account.phone_ciphertext.as_deref()?;
         accounts(ctx)
             .keys
-            .open_str(
-                crate::privacy::crypto::Column::AccountPhone,
-                self.account.id,
-                sealed,
-            )
+            .open_str(crate::crypto::Column::AccountPhone, self.account.id, sealed)
             .ok()
             .map(|p| phone::mask(&p))
     }
@@ -115,11 +111,7 @@ impl Me {
         let sealed = self.account.email_ciphertext.as_deref()?;
         accounts(ctx)
             .keys
-            .open_str(
-                crate::privacy::crypto::Column::AccountEmail,
-                self.account.id,
-                sealed,
-            )
+            .open_str(crate::crypto::Column::AccountEmail, self.account.id, sealed)
             .ok()
     }
     async fn avatar_url(&self) -> Option<&str> {
@@ -143,7 +135,7 @@ impl Me {
         accounts(ctx)
             .keys
             .open_str(
-                crate::privacy::crypto::Column::ProfileContact,
+                crate::crypto::Column::ProfileContact,
                 self.account.id,
                 sealed,
             )

@@ -82,7 +82,7 @@ impl User {
         Ok(super::accounts(ctx)
             .keys
             .open_str(
-                crate::privacy::crypto::Column::ProfileContact,
+                crate::crypto::Column::ProfileContact,
                 self.profile.account_id,
                 sealed,
             )

@@ -5,9 +5,9 @@ use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 
 use crate::accounts::graphql::mutations::ACCESS_COOKIE;
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::graphql::viewer::Viewer;
+use crate::state::AppState;
 
 /// Credentials that were presented but are not a bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,9 +21,9 @@ use super::auth::{self, InitRefused, Malformed};
 use super::operation::{self, Event, Refused};
 use super::protocol::{self, ClientMessage, Close, Invalid, OperationPayload, Protocol, server};
 use super::{CONNECTIONS_GAUGE, Gauge};
-use crate::app::AppState;
 use crate::error::ErrorCode;
 use crate::graphql::viewer::Viewer;
+use crate::state::AppState;
 
 /// Operations one socket may run at once.
 pub const MAX_OPERATIONS: usize = 100;

@@ -25,8 +25,8 @@ use tracing::Instrument;
 
 use self::connection::Connection;
 use self::protocol::Protocol;
-use crate::app::AppState;
 use crate::error::ErrorCode;
+use crate::state::AppState;
 use crate::telemetry::RequestScope;
 
 pub use self::connection::MAX_OPERATIONS;

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use super::Gauge;
 use super::protocol::OperationPayload;
-use crate::app::AppState;
 use crate::error::{ErrorCode, label_response};
 use crate::graphql::viewer::Viewer;
 use crate::http::analysis::{self, Refusal};
+use crate::state::AppState;
 
 /// What a running operation yields.
 pub enum Event {

@@ -14,13 +14,13 @@ use serde_json::{Value, json};
 
 use crate::accounts::service::account_with_profile;
 use crate::content::model::{Article, Work};
+use crate::crypto::{Column, DataKeys};
 use crate::db::schema::{
     account_cancellations as ac, articles, collections, notifications, security_events, sessions,
     third_party_bindings as tpb, works,
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
-use crate::privacy::crypto::{Column, DataKeys};
 use crate::realtime::model::NotificationRow;
 
 /// The archive format's name and version (`format` at the top of every archive).

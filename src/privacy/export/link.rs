@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::crypto::DataKeys;
 use crate::graphql::ids;
-use crate::privacy::crypto::DataKeys;
 
 /// The path under which exports are downloaded.
 pub const PATH: &str = "/privacy/exports";

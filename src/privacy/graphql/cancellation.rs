@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::accounts::Accounts;
-use crate::accounts::service::ClientInfo;
+use crate::client::ClientInfo;
 use crate::content::service::AuthoredContent;
 use crate::graphql::ids;
 use crate::graphql::viewer::Viewer;

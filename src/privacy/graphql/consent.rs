@@ -5,11 +5,11 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::accounts::model::ClientInfo;
+use crate::client::ClientInfo;
+use crate::crypto::DataKeys;
 use crate::error::{AppError, AppResult};
 use crate::graphql::viewer::Viewer;
 use crate::graphql::{ids, pool};
-use crate::privacy::crypto::DataKeys;
 use crate::privacy::model::ConsentRecordRow;
 use crate::privacy::service::{self, ConsentState};
 

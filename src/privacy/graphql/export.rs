@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use crate::accounts::Accounts;
 use crate::accounts::graphql::Me;
 use crate::accounts::graphql::types::ProfileField;
+use crate::crypto::DataKeys;
 use crate::graphql::viewer::Viewer;
 use crate::graphql::{ids, pool};
-use crate::privacy::crypto::DataKeys;
 use crate::privacy::service::{self, ExportRow, ExportStatus};
 
 /// Where a data export stands.

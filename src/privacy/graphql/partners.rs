@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 
 use super::statistics::{AggregateGroup, ReachDimension, aggregate_groups};
 use crate::accounts::graphql::types::Gender;
+use crate::crypto::DataKeys;
 use crate::error::AppError;
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
 use crate::graphql::{ids, pool};
-use crate::privacy::crypto::DataKeys;
 use crate::privacy::partners::{self, PartnerPrincipal, SharedDevice, SharedUser};
 use crate::privacy::statistics;
 

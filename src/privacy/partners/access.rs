@@ -16,10 +16,10 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::{PartnerKind, PartnerPrincipal};
+use crate::crypto::{Column, DataKeys};
 use crate::db::Pool;
 use crate::db::schema::{disclosures, partners, sessions};
 use crate::error::{AppError, AppResult};
-use crate::privacy::crypto::{Column, DataKeys};
 
 /// Page size when `first` is absent.
 pub const PAGE_DEFAULT: i64 = 20;

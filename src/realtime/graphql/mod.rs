@@ -18,10 +18,10 @@ pub use self::incidents::{
     DeclareIncidentInput, IncidentReportObject, IncidentScopeInput, UpdateIncidentInput,
 };
 pub use self::types::{Incident, Notification, NotificationConnection, notification_connection};
-use super::broker::{Broker, BrokerEvent};
 use super::feed::Feed;
 use super::model::IncidentRow;
 use super::service;
+use crate::broker::{Broker, BrokerEvent};
 use crate::error::{AppError, AppResult};
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
 use crate::graphql::{ids, pool};

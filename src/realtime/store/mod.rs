@@ -8,7 +8,7 @@ pub use notices::*;
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::realtime::broker::notify_sql;
+use crate::broker::notify_sql;
 
 /// Announces `topic:id` on the broker's channel; inside a transaction it goes out when the transaction commits.
 pub async fn notify(conn: &mut AsyncPgConnection, topic: &str, id: i64) -> diesel::QueryResult<()> {

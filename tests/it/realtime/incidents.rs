@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
+use portico::broker::BrokerEvent;
 use portico::graphql::ids;
-use portico::realtime::broker::BrokerEvent;
 use serde_json::{Value, json};
 
 use super::{Client, DECLARE, account_of, code, incident_input, staff};

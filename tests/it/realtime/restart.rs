@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use portico::app::AppState;
 use portico::config::Config;
 use portico::db::bootstrap::{
     ensure_database, find_postgres_bin, start_private_cluster, stop_private_cluster,
 };
+use portico::state::AppState;
 use serde_json::json;
 
 use super::{Client, DECLARE, graphql_on, incident_input, notice_id, post, staff};

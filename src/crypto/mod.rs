@@ -1,4 +1,5 @@
-//! Field encryption at rest and blind indexes.
+//! Field encryption at rest and blind indexes: a building block below every domain. `reseal` holds the
+//! start-up key check and `portico keys reseal`.
 //!
 //! Personal fields (phone, email, contact information, queued messages, export archives) are sealed with
 //! AES-256-GCM. A sealed value is `[2 (format)] [key id] [12-byte nonce] [ciphertext + tag]`, and its
@@ -10,6 +11,8 @@
 //! Equality lookups use a blind index: HMAC-SHA256 of the normalised value under the index key, scoped by a
 //! domain string. The index key (`PORTICO_INDEX_KEY`) is separate from the data keys and never rotates with
 //! them, so lookups by phone and email survive any number of data-key rotations.
+
+pub mod reseal;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -1,4 +1,4 @@
-//! The broker: one `LISTEN` connection per gateway instance, fanned out in-process through a broadcast channel.
+//! The event broker, a building block below every domain: one `LISTEN` connection per gateway instance, fanned out in-process through a broadcast channel.
 //!
 //! Writers `NOTIFY portico, '<topic>:<id>'` (small ids only; rows are re-read from their tables, which stay the
 //! source of truth). When the listening connection is lost the broker reconnects with exponential backoff and

@@ -13,8 +13,8 @@ use std::fmt;
 use diesel::sql_types::{BigInt, Bytea, Integer, Nullable};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use crate::crypto::{self, Column, DataKeys};
 use crate::db::Pool;
-use crate::privacy::crypto::{self, Column, DataKeys};
 
 /// Values read per reseal batch (one transaction each).
 pub const DEFAULT_BATCH: i64 = 500;
