@@ -1,7 +1,9 @@
 //! Portico: a GraphQL gateway for a creative-community website.
 //!
-//! Data flows one way: `http` -> `schema` -> the domains (`accounts`, `content`, `privacy`, `realtime`) ->
-//! the building blocks (`graphql`, `error`, `db`, `messaging`, `telemetry`).
+//! Data flows one way, down these floors: `cli` -> `app` -> `http` -> `state` -> `schema` -> the domains
+//! (`accounts` -> `content` -> `privacy` -> `realtime`) -> the building blocks (`messaging` -> `graphql` ->
+//! `crypto` -> `broker` -> `client` -> `error` -> `db` -> `telemetry` -> `config`). `tests/it/architecture.rs`
+//! holds the order and fails on an import that points up or sideways.
 
 pub mod accounts;
 pub mod app;

@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL (one test binary, many modules, tests in parallel).
 
 mod accounts;
+mod architecture;
 mod cli;
 mod conformance;
 mod content;

@@ -1,0 +1,180 @@
+//! The house has one direction: this test reads `src/` and fails on an import that points up or sideways, as
+//! ArchUnit does for Java. Each top-level module stands on one floor of [`FLOORS`], top first; a module may
+//! name (`crate::<module>`) only modules on floors below its own. Test modules (`#[cfg(test)]`) are not read.
+//!
+//! [`KNOWN`] lists the imports between domains that still point up, file by file: the debt that issue 14
+//! pays off. A new upward import fails the test, and so does an entry that no longer happens (delete it), so
+//! the list only shrinks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Top floor first. Building blocks sit below every domain; the domains below `schema`, in the order in which
+/// one may call the next (accounts records consent through privacy and posts notices through realtime).
+const FLOORS: &[&str] = &[
+    "main",
+    "cli",
+    "app",
+    "http",
+    "state",
+    "schema",
+    "demo",
+    "accounts",
+    "content",
+    "privacy",
+    "realtime",
+    "messaging",
+    "graphql",
+    "crypto",
+    "broker",
+    "client",
+    "error",
+    "db",
+    "telemetry",
+    "config",
+];
+
+/// Upward imports between domains that are still to be turned around: (file, module it names).
+const KNOWN: &[(&str, &str)] = &[
+    ("src/content/graphql/lists.rs", "accounts"),
+    ("src/content/graphql/search.rs", "accounts"),
+    ("src/content/graphql/work.rs", "accounts"),
+    ("src/privacy/audit.rs", "accounts"),
+    ("src/privacy/cancellation.rs", "accounts"),
+    ("src/privacy/cancellation.rs", "content"),
+    ("src/privacy/erasure.rs", "accounts"),
+    ("src/privacy/erasure.rs", "content"),
+    ("src/privacy/export/archive.rs", "accounts"),
+    ("src/privacy/export/archive.rs", "content"),
+    ("src/privacy/graphql/cancellation.rs", "accounts"),
+    ("src/privacy/graphql/cancellation.rs", "content"),
+    ("src/privacy/graphql/export.rs", "accounts"),
+    ("src/privacy/graphql/partners.rs", "accounts"),
+    ("src/privacy/graphql/staff_access.rs", "accounts"),
+    ("src/privacy/retention.rs", "accounts"),
+    ("src/realtime/graphql/incidents.rs", "accounts"),
+    ("src/realtime/graphql/mod.rs", "privacy"),
+    ("src/realtime/service/incidents.rs", "accounts"),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level module a file belongs to (`src/accounts/graphql/me.rs` -> `accounts`).
+fn module_of(relative: &Path) -> String {
+    let first = relative
+        .components()
+        .nth(1)
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy()
+        .to_string();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The modules a file names as `crate::<module>`, outside comments and its test module.
+fn named_modules(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            break;
+        }
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+#[test]
+fn imports_point_only_down() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.sort();
+    let floor = |m: &str| FLOORS.iter().position(|f| *f == m);
+    let mut upward = BTreeMap::new();
+    let mut unplaced = Vec::new();
+    for path in &files {
+        let relative = path.strip_prefix(root).unwrap();
+        let shown = relative.to_string_lossy().replace('\\', "/");
+        if shown == "src/lib.rs" {
+            continue;
+        }
+        let module = module_of(relative);
+        let Some(own) = floor(&module) else {
+            unplaced.push(format!("{shown} (module `{module}` is on no floor)"));
+            continue;
+        };
+        for named in named_modules(&std::fs::read_to_string(path).unwrap()) {
+            if named == module {
+                continue;
+            }
+            match floor(&named) {
+                None => unplaced.push(format!(
+                    "{shown} names `crate::{named}`, which is on no floor"
+                )),
+                Some(theirs) if theirs <= own => {
+                    upward.insert((shown.clone(), named), ());
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(
+        unplaced.is_empty(),
+        "put every module on a floor:\n{}",
+        unplaced.join("\n")
+    );
+    let known: BTreeSet<(String, String)> = KNOWN
+        .iter()
+        .map(|(f, m)| (f.to_string(), m.to_string()))
+        .collect();
+    let found: BTreeSet<(String, String)> = upward.into_keys().collect();
+    let new: Vec<String> = found
+        .difference(&known)
+        .map(|(f, m)| format!("{f} names `crate::{m}`, on its own floor or above"))
+        .collect();
+    let paid: Vec<String> = known
+        .difference(&found)
+        .map(|(f, m)| format!("({f:?}, {m:?}) no longer points up: remove it from KNOWN"))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "imports that point up or sideways:\n{}",
+        new.join("\n")
+    );
+    assert!(paid.is_empty(), "{}", paid.join("\n"));
+}
+
+#[test]
+fn the_reader_sees_what_it_should() {
+    let text = "use crate::db::Pool; // crate::http is only mentioned here\nfn f() { crate::error::AppError::Unauthenticated; }\n#[cfg(test)]\nmod tests { use crate::app; }";
+    assert_eq!(
+        named_modules(text).into_iter().collect::<Vec<_>>(),
+        ["db", "error"]
+    );
+    assert_eq!(
+        module_of(Path::new("src/accounts/graphql/me.rs")),
+        "accounts"
+    );
+    assert_eq!(module_of(Path::new("src/app.rs")), "app");
+}
