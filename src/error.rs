@@ -107,6 +107,15 @@ impl AppError {
     }
 }
 
+/// A dataloader's error, shared behind an `Arc` by every field that waited on the batch: the same error
+/// again, with its code (an internal one keeps its whole chain, as text). The one way a loader's error
+/// becomes a field's error.
+impl From<std::sync::Arc<AppError>> for AppError {
+    fn from(e: std::sync::Arc<AppError>) -> Self {
+        e.clone_internal()
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         AppError::Internal(e.into())
@@ -193,3 +202,32 @@ pub fn label_response(response: &mut async_graphql::Response) {
 
 /// Shorthand for domain results.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_loaders_shared_error_keeps_its_code_and_chain() {
+        let shared = Arc::new(AppError::RateLimited {
+            retry_after_seconds: 7,
+        });
+        assert_eq!(AppError::from(shared).code(), ErrorCode::RateLimited);
+        let shared = Arc::new(AppError::NotFound("work".into()));
+        assert_eq!(AppError::from(shared).code(), ErrorCode::NotFound);
+        let inner = anyhow::anyhow!("connection reset").context("loading works");
+        let copied = AppError::from(Arc::new(AppError::Internal(inner)));
+        assert_eq!(copied.code(), ErrorCode::Internal);
+        assert_eq!(copied.to_string(), "loading works: connection reset");
+    }
+
+    #[test]
+    fn every_refusal_body_has_the_code_and_internal_ones_the_request_id() {
+        let body = error_body(ErrorCode::BadUserInput, "no");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(body["errors"][0]["extensions"].get("requestId").is_none());
+        let body = error_body(ErrorCode::Internal, "internal error");
+        assert!(body["errors"][0]["extensions"]["requestId"].is_string());
+    }
+}

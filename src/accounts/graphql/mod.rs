@@ -91,6 +91,6 @@ pub async fn user_node(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Opti
         .data_unchecked::<crate::accounts::loaders::Users>()
         .load_one(id)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+        .map_err(AppError::from)?;
     Ok(user.map(|u| User::clone(&u)))
 }

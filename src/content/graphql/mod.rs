@@ -28,7 +28,7 @@ pub async fn work_by_id(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Opt
         .data_unchecked::<Works>()
         .load_one(id)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+        .map_err(AppError::from)?;
     Ok(work.filter(|w| w.visible_to(viewer_id(ctx))).map(WorkNode))
 }
 
@@ -41,7 +41,7 @@ pub async fn article_by_id(
         .data_unchecked::<Articles>()
         .load_one(id)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+        .map_err(AppError::from)?;
     Ok(article
         .filter(|a| a.visible_to(viewer_id(ctx)))
         .map(ArticleNode))

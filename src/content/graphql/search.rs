@@ -53,10 +53,6 @@ impl SearchQuery {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(anyhow::anyhow!("{e}"))
-}
-
 async fn search_page(
     ctx: &Context<'_>,
     query: &str,
@@ -101,12 +97,12 @@ async fn hydrate(
         ctx.data_unchecked::<Users>().load_many(ids(HitKind::User)),
     );
     let mut out = HashMap::with_capacity(hits.len());
-    for (id, w) in works.map_err(internal)? {
+    for (id, w) in works.map_err(AppError::from)? {
         if w.visible_to(None) {
             out.insert((HitKind::Work, id), SearchResult::Work(WorkNode(w)));
         }
     }
-    for (id, a) in articles.map_err(internal)? {
+    for (id, a) in articles.map_err(AppError::from)? {
         if a.visible_to(None) {
             out.insert(
                 (HitKind::Article, id),
@@ -114,7 +110,7 @@ async fn hydrate(
             );
         }
     }
-    for (id, u) in users.map_err(internal)? {
+    for (id, u) in users.map_err(AppError::from)? {
         out.insert((HitKind::User, id), SearchResult::User(u));
     }
     Ok(out)

@@ -28,7 +28,7 @@ async fn author(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Arc<
         .data_unchecked::<Users>()
         .load_one(id)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?)
+        .map_err(AppError::from)?)
 }
 
 /// A published piece of visual work: an illustration, photograph, painting, design, ...
@@ -100,7 +100,7 @@ impl WorkNode {
         Ok(loader
             .load_one(self.0.id)
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+            .map_err(AppError::from)?
             .unwrap_or(false))
     }
 }
