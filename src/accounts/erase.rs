@@ -27,7 +27,7 @@ pub const ERASED_USERNAME_PREFIX: &str = "erased-";
 /// about the person and never collides with a username someone chose.
 pub fn placeholder_username(keys: &DataKeys, account_id: i64) -> String {
     let hash = keys.pseudonym("erased-username", account_id.to_string().as_bytes());
-    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&hash[..8]);
     format!("{ERASED_USERNAME_PREFIX}{hex}")
 }
 

@@ -187,10 +187,7 @@ pub struct After {
 
 /// A short fingerprint of the prepared query, so a cursor only continues the search it came from.
 fn fingerprint(tsquery: &str) -> String {
-    Sha256::digest(tsquery.as_bytes())[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(tsquery.as_bytes())[..4])
 }
 
 /// The opaque cursor of a hit of the search `tsquery`.

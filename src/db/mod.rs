@@ -96,31 +96,36 @@ pub async fn ping(pool: &Pool) -> bool {
     )
 }
 
-/// Replaces the database name in a PostgreSQL URL.
+/// Replaces the database name in a PostgreSQL URL (percent-encoded as the URL needs); a URL that does not
+/// parse is returned as it is, and fails where it is used.
 pub fn url_with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{}", &base[..path_start], database);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path("");
+            parsed
+                .path_segments_mut()
+                .map(|mut p| {
+                    p.push(database);
+                })
+                .ok();
+            parsed.to_string()
+        }
+        Err(_) => url.to_string(),
     }
-    out
 }
 
-/// The database name in a PostgreSQL URL.
+/// The database name in a PostgreSQL URL, percent-decoded.
 pub fn database_name(url: &str) -> Option<String> {
-    let base = url.split('?').next()?;
-    let after = &base[base.find("://")? + 3..];
-    let name = &after[after.find('/')? + 1..];
-    (!name.is_empty()).then(|| name.to_string())
+    let parsed = url::Url::parse(url).ok()?;
+    let name = parsed.path_segments()?.next()?;
+    let name = percent_decode(name);
+    (!name.is_empty()).then_some(name)
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -140,5 +145,15 @@ mod tests {
         assert_eq!(url_with_database("postgres://h:1", "x"), "postgres://h:1/x");
         assert_eq!(database_name("postgres://h/db?a=b").as_deref(), Some("db"));
         assert_eq!(database_name("postgres://h"), None);
+        // Names and passwords that need percent-encoding survive.
+        assert_eq!(
+            url_with_database("postgres://u:p%40ss@h/db", "my db"),
+            "postgres://u:p%40ss@h/my%20db"
+        );
+        assert_eq!(
+            database_name("postgres://h/my%20db").as_deref(),
+            Some("my db")
+        );
+        assert_eq!(database_name("postgres://h/a+b").as_deref(), Some("a+b"));
     }
 }

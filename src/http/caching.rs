@@ -57,10 +57,7 @@ fn etag(content_type: Option<&HeaderValue>, body: &[u8]) -> HeaderValue {
     hasher.update(content_type.map(HeaderValue::as_bytes).unwrap_or_default());
     hasher.update([0]);
     hasher.update(body);
-    let hex: String = hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = hex::encode(&hasher.finalize()[..16]);
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
 }
 

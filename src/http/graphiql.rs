@@ -63,7 +63,7 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .iter()
         .map(|a| {
             let digest = Sha256::digest(a.bytes);
-            digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+            hex::encode(&digest[..8])
         })
         .collect()
 });

@@ -317,16 +317,16 @@ async fn partner(
     Some(partners::authenticate(&state.pool, token).await)
 }
 
-/// A cookie's value from the request headers.
+/// A cookie's value from the request headers (every `Cookie` header, parsed by the `cookie` crate).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty())
 }
 

@@ -1,14 +1,17 @@
 //! The middleware every request passes: a request id (taken from `X-Request-Id` when sane), a request scope
-//! for logs and the SQL statement counter, a tracing span, security headers and HTTP metrics.
+//! for logs and the SQL statement counter, a tracing span and HTTP metrics. The static security headers are
+//! tower-http layers ([`security_headers`]).
+//!
+//! The request id stays hand-written: tower-http's `SetRequestId` keeps whatever id a client sends, and an
+//! id goes into every log line, so only short ids of letters, digits, `-` and `_` are taken from a request.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
 use crate::client::ClientInfo;
-use crate::state::AppState;
 use crate::telemetry::RequestScope;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -27,7 +30,7 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn observe(mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
     let client = ClientInfo {
         addr: req
@@ -71,25 +74,37 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         );
     });
     metrics::counter!("portico_http_requests_total", "route" => route, "status" => status.to_string()).increment(1);
-    let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
-        h.insert(REQUEST_ID, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.entry(header::X_FRAME_OPTIONS)
-        .or_insert(HeaderValue::from_static("DENY"));
-    if state.config.is_production() {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-        );
+        res.headers_mut().insert(REQUEST_ID, v);
     }
     res
+}
+
+/// The headers every response carries (HSTS in production only); a route's own `X-Frame-Options` wins.
+pub fn security_headers<S>(router: axum::Router<S>, production: bool) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let router = router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
+    if production {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        ))
+    } else {
+        router
+    }
 }

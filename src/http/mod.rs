@@ -40,12 +40,10 @@ pub fn router(state: AppState) -> Router {
     if state.config.graphiql {
         router = router.merge(graphiql::routes());
     }
-    router
+    let router = router
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::observe,
-        ))
+        .layer(axum::middleware::from_fn(middleware::observe));
+    middleware::security_headers(router, state.config.is_production())
         .layer(origin::cors_layer(&state.config))
         .with_state(state)
 }

@@ -30,7 +30,7 @@ fn template_name() -> String {
         hasher.update(std::fs::read(&path).unwrap_or_default());
     }
     let digest = hasher.finalize();
-    format!("portico_template_{}", hex(&digest[..6]))
+    format!("portico_template_{}", hex::encode(&digest[..6]))
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -44,10 +44,6 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn admin() -> AsyncPgConnection {

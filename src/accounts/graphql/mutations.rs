@@ -46,6 +46,19 @@ pub(super) fn signed_in<'a>(ctx: &Context<'a>) -> Result<&'a SignedIn, AppError>
     Viewer::from_ctx(ctx).require()
 }
 
+/// A `Set-Cookie` value for one of the token cookies: `__Host-` (so `Path=/`, `Secure`, no `Domain`), HttpOnly,
+/// SameSite=Lax; an age of 0 clears it.
+fn token_cookie(name: &'static str, value: String, max_age_seconds: i64) -> String {
+    cookie::Cookie::build((name, value))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age_seconds))
+        .http_only(true)
+        .secure(true)
+        .same_site(cookie::SameSite::Lax)
+        .build()
+        .to_string()
+}
+
 pub(super) async fn payload(
     ctx: &Context<'_>,
     t: SignedInTokens,
@@ -54,17 +67,14 @@ pub(super) async fn payload(
         let access_age = (t.access_expires_at - Utc::now()).num_seconds().max(0);
         ctx.append_http_header(
             "set-cookie",
-            format!(
-                "{ACCESS_COOKIE}={}; Path=/; Max-Age={access_age}; HttpOnly; Secure; SameSite=Lax",
-                t.access_token
-            ),
+            token_cookie(ACCESS_COOKIE, t.access_token.clone(), access_age),
         );
         ctx.append_http_header(
             "set-cookie",
-            format!(
-                "{REFRESH_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-                t.refresh_token,
-                crate::accounts::tokens::REFRESH_TTL_DAYS * 86_400
+            token_cookie(
+                REFRESH_COOKIE,
+                t.refresh_token.clone(),
+                crate::accounts::tokens::REFRESH_TTL_DAYS * 86_400,
             ),
         );
     }
@@ -79,10 +89,7 @@ pub(super) async fn payload(
 fn clear_cookies(ctx: &Context<'_>) {
     if ctx.data_opt::<TokenDelivery>().is_some_and(|d| d.cookies) {
         for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
-            ctx.append_http_header(
-                "set-cookie",
-                format!("{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"),
-            );
+            ctx.append_http_header("set-cookie", token_cookie(name, String::new(), 0));
         }
     }
 }
