@@ -54,18 +54,21 @@ impl Broker {
     }
 
     async fn listen_forever(self, url: String) {
-        let mut backoff = Duration::from_millis(100);
+        let mut retry =
+            crate::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5))
+                .retry();
         let mut first = true;
         loop {
-            match self.listen_once(&url, &mut first, &mut backoff).await {
+            let outcome = self.listen_once(&url, &mut first, &mut retry).await;
+            let wait = retry.next_delay();
+            match outcome {
                 Ok(()) => tracing::warn!("broker: listening connection closed; reconnecting"),
                 Err(e) => {
-                    tracing::warn!(error = %e, ?backoff, "broker: listening connection failed")
+                    tracing::warn!(error = %e, ?wait, "broker: listening connection failed")
                 }
             }
             self.connected.store(false, Ordering::Relaxed);
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -73,7 +76,7 @@ impl Broker {
         &self,
         url: &str,
         first: &mut bool,
-        backoff: &mut Duration,
+        retry: &mut crate::backoff::Retry,
     ) -> anyhow::Result<()> {
         let mut conn = crate::db::establish(url).await?;
         diesel_async::RunQueryDsl::execute(
@@ -82,7 +85,7 @@ impl Broker {
         )
         .await?;
         self.connected.store(true, Ordering::Relaxed);
-        *backoff = Duration::from_millis(100);
+        retry.reset();
         if !std::mem::take(first) {
             tracing::info!("broker: reconnected; asking subscribers to resync");
         }

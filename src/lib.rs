@@ -2,11 +2,12 @@
 //!
 //! Data flows one way, down these floors: `cli` -> `app` -> `http` -> `state` -> `schema` -> the domains
 //! (`accounts` -> `content` -> `privacy` -> `realtime`) -> the building blocks (`messaging` -> `graphql` ->
-//! `crypto` -> `broker` -> `client` -> `error` -> `db` -> `telemetry` -> `config`). `tests/it/architecture.rs`
+//! `crypto` -> `broker` -> `backoff` -> `client` -> `error` -> `db` -> `telemetry` -> `config`). `tests/it/architecture.rs`
 //! holds the order and fails on an import that points up or sideways.
 
 pub mod accounts;
 pub mod app;
+pub mod backoff;
 pub mod broker;
 pub mod cli;
 pub mod client;

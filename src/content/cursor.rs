@@ -63,17 +63,7 @@ pub fn decode(order: Order, cursor: &str) -> Result<Cursor, AppError> {
     })
 }
 
-/// Clamps `first` to 1..=100 (default 20); a negative or zero `first` is `BAD_USER_INPUT`.
-pub fn page_size(first: Option<i32>) -> Result<i64, AppError> {
-    match first {
-        None => Ok(20),
-        Some(n) if (1..=100).contains(&n) => Ok(n as i64),
-        Some(_) => Err(AppError::bad_input(
-            "first",
-            "first must be between 1 and 100",
-        )),
-    }
-}
+pub use crate::graphql::page_size;
 
 #[cfg(test)]
 mod tests {
@@ -100,9 +90,6 @@ mod tests {
         ] {
             assert!(decode(Order::Newest, bad).is_err(), "{bad}");
         }
-        assert_eq!(page_size(None).unwrap(), 20);
-        assert_eq!(page_size(Some(100)).unwrap(), 100);
-        assert!(page_size(Some(101)).is_err() && page_size(Some(0)).is_err());
     }
 }
 

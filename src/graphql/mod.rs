@@ -8,6 +8,24 @@ use async_graphql::Context;
 use crate::config::Config;
 use crate::db::Pool;
 
+/// A connection's page when `first` is absent.
+pub const PAGE_DEFAULT: i64 = 20;
+/// The largest page any connection serves.
+pub const PAGE_MAX: i64 = 100;
+
+/// The page size of every connection: `first` (20 when absent) from 0 to 100, as Relay allows (0 answers
+/// `pageInfo` alone); anything else is `BAD_USER_INPUT` on `first`.
+pub fn page_size(first: Option<i32>) -> Result<i64, crate::error::AppError> {
+    match first.map(i64::from) {
+        None => Ok(PAGE_DEFAULT),
+        Some(n) if (0..=PAGE_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(crate::error::AppError::bad_input(
+            "first",
+            format!("first must be between 0 and {PAGE_MAX}"),
+        )),
+    }
+}
+
 /// The complexity of a paginated list field, for async-graphql's complexity limit: its selection counts once
 /// per item the page can hold (`first`, 20 when absent), so `works(first: 100) { author { works(first: 100)
 /// { … } } }` costs what it would fetch, not its text's length. A `first` outside 1..=100 counts once: the
@@ -39,7 +57,15 @@ pub fn config<'a>(ctx: &Context<'a>) -> &'a Config {
 
 #[cfg(test)]
 mod tests {
-    use super::page_cost;
+    use super::{page_cost, page_size};
+
+    #[test]
+    fn pages_hold_0_to_100_items_and_20_by_default() {
+        assert_eq!(page_size(None).unwrap(), 20);
+        assert_eq!(page_size(Some(0)).unwrap(), 0);
+        assert_eq!(page_size(Some(100)).unwrap(), 100);
+        assert!(page_size(Some(101)).is_err() && page_size(Some(-1)).is_err());
+    }
 
     #[test]
     fn a_page_costs_its_selection_once_per_item() {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use rand::Rng;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -19,36 +18,7 @@ use crate::broker::{Broker, BrokerEvent};
 use crate::crypto::DataKeys;
 use crate::db::Pool;
 
-/// Exponential backoff between failed attempts, with jitter so retries from many messages spread out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// The wait after the first failure (before jitter).
-    pub base: Duration,
-    /// The longest wait.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    /// From one second, doubling, up to five minutes.
-    fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(300),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after `failures` failed attempts (1 for the first): `base * 2^(failures - 1)` capped at `max`,
-    /// then a random point between half of that and all of it.
-    pub fn delay(&self, failures: u32) -> Duration {
-        let exponent = failures.saturating_sub(1).min(31);
-        let full = self.base.saturating_mul(1u32 << exponent).min(self.max);
-        let half = full / 2;
-        let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(rand::thread_rng().gen_range(0..=spread))
-    }
-}
+pub use crate::backoff::Backoff;
 
 /// How the worker claims and retries.
 #[derive(Debug, Clone)]
@@ -69,7 +39,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            backoff: Backoff::default(),
+            // From one second, doubling, up to five minutes.
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
             lease: Duration::from_secs(30),
             batch: 32,
             send_timeout: Duration::from_secs(15),
@@ -274,20 +245,6 @@ async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_caps() {
-        let b = Backoff::default();
-        for _ in 0..50 {
-            let first = b.delay(1);
-            assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1));
-            let third = b.delay(3);
-            assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
-            assert!(b.delay(40) <= Duration::from_secs(300));
-            assert!(b.delay(40) >= Duration::from_secs(150));
-            assert!(b.delay(u32::MAX) <= Duration::from_secs(300));
-        }
-    }
 
     #[test]
     fn default_lease_outlasts_a_send() {

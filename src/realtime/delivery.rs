@@ -43,7 +43,8 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<(i64, DateTime<Utc>)>) 
     // The earliest delivery of each notice waiting to be written.
     let mut pending: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut buf = Vec::new();
-    let mut backoff = Duration::from_millis(200);
+    let mut retry =
+        crate::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(5)).retry();
     let mut closed = false;
     let mut failures_after_close = 0;
     loop {
@@ -73,7 +74,7 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<(i64, DateTime<Utc>)>) 
                 .or_insert(at);
         }
         match flush(&pool, &mut pending).await {
-            Ok(()) => backoff = Duration::from_millis(200),
+            Ok(()) => retry.reset(),
             Err(e) => {
                 tracing::warn!(error = %e, pending = pending.len(), "realtime: recording deliveries failed; retrying");
                 if pending.len() > MAX_PENDING {
@@ -89,8 +90,7 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<(i64, DateTime<Utc>)>) 
                         return;
                     }
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(retry.next_delay()).await;
             }
         }
         if closed && pending.is_empty() {

@@ -30,6 +30,10 @@ pub const INCIDENT_TOPIC: &str = "incident";
 /// The broker topic of a notice written to every account at once (`everyone:<first notice id>`).
 pub const EVERYONE_TOPIC: &str = "everyone";
 
+/// How a failed read of the notices is retried: from 100 ms, doubling, up to 5 s.
+const READ_RETRY: crate::backoff::Backoff =
+    crate::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+
 /// The instance's feed: the broker, the batched notice reader and the delivery log. Cheap to clone.
 #[derive(Clone)]
 pub struct Feed(Arc<Inner>);
@@ -71,13 +75,13 @@ impl Feed {
                 Some(after) => after,
                 None => feed.start_point(account_id).await,
             };
-            let mut backoff = Duration::from_millis(100);
+            let mut retry = READ_RETRY.retry();
             let mut stale = true;
             loop {
                 if stale {
                     match feed.0.reader.load_one((account_id, last)).await {
                         Ok(page) => {
-                            backoff = Duration::from_millis(100);
+                            retry.reset();
                             let page = page.unwrap_or_default();
                             stale = page.len() >= PAGE;
                             for notice in page.iter() {
@@ -92,9 +96,9 @@ impl Feed {
                             }
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, account_id, ?backoff, "realtime: reading notices failed; retrying");
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                            let wait = retry.next_delay();
+                            tracing::warn!(error = %e, account_id, ?wait, "realtime: reading notices failed; retrying");
+                            tokio::time::sleep(wait).await;
                             // Events that arrived meanwhile are covered by the retry.
                             drain(&mut events, &me);
                         }
@@ -116,7 +120,7 @@ impl Feed {
 
     /// Where a subscription without a cursor starts (retried until the database answers).
     async fn start_point(&self, account_id: i64) -> i64 {
-        let mut backoff = Duration::from_millis(100);
+        let mut retry = READ_RETRY.retry();
         loop {
             let read = async {
                 let mut conn = self.0.pool.get().await?;
@@ -126,8 +130,7 @@ impl Feed {
                 Ok(id) => return id,
                 Err(e) => {
                     tracing::warn!(error = %e, account_id, "realtime: finding where to start failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tokio::time::sleep(retry.next_delay()).await;
                 }
             }
         }

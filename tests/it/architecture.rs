@@ -27,6 +27,7 @@ const FLOORS: &[&str] = &[
     "graphql",
     "crypto",
     "broker",
+    "backoff",
     "client",
     "error",
     "db",

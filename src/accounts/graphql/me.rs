@@ -311,7 +311,7 @@ impl Me {
         #[graphql(validator(maximum = 100))] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, SecurityEvent, EmptyFields, EmptyFields>> {
-        let first = first.unwrap_or(20).max(0) as i64;
+        let first = crate::graphql::page_size(first)?;
         let before_id = match after {
             None => None,
             Some(c) => Some(ids::decode_i64(&c, "SecurityEventCursor", "after")?),

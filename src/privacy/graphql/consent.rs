@@ -94,16 +94,7 @@ pub async fn consent_history(
     first: Option<i32>,
     after: Option<String>,
 ) -> AppResult<ConsentRecordConnection> {
-    let first = match first {
-        None => 20,
-        Some(n) if (0..=100).contains(&n) => n as usize,
-        Some(_) => {
-            return Err(AppError::bad_input(
-                "first",
-                "first must be between 0 and 100",
-            ));
-        }
-    };
+    let first = crate::graphql::page_size(first)? as usize;
     let before = after
         .map(|c| match ids::decode(&c) {
             Some((kind, key)) if kind == CURSOR_KIND => key

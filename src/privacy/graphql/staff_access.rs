@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 
 use crate::accounts::Accounts;
 use crate::accounts::graphql::types::Gender;
-use crate::error::AppError;
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
 use crate::graphql::{ids, pool};
 use crate::privacy::service::{self, PersonalData, StaffAccessRow};
@@ -115,13 +114,7 @@ pub async fn staff_accesses(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<StaffAccessConnection> {
-    let first = match first {
-        None => 20,
-        Some(n) if (0..=100).contains(&n) => n as usize,
-        Some(_) => {
-            return Err(AppError::bad_input("first", "first must be between 0 and 100").into());
-        }
-    };
+    let first = crate::graphql::page_size(first)? as usize;
     let before = after
         .map(|c| ids::decode_i64(&c, CURSOR, "after"))
         .transpose()?;

@@ -21,22 +21,9 @@ use crate::db::Pool;
 use crate::db::schema::{disclosures, partners, sessions};
 use crate::error::{AppError, AppResult};
 
-/// Page size when `first` is absent.
-pub const PAGE_DEFAULT: i64 = 20;
-/// The largest page.
-pub const PAGE_MAX: i64 = 100;
+pub use crate::graphql::{PAGE_DEFAULT, PAGE_MAX};
 
-/// `first` checked: absent means [`PAGE_DEFAULT`], at most [`PAGE_MAX`].
-pub fn page_size(first: Option<i32>) -> AppResult<i64> {
-    match first {
-        None => Ok(PAGE_DEFAULT),
-        Some(n) if (0..=PAGE_MAX as i32).contains(&n) => Ok(n.into()),
-        Some(_) => Err(AppError::bad_input(
-            "first",
-            format!("first must be between 0 and {PAGE_MAX}"),
-        )),
-    }
-}
+pub use crate::graphql::page_size;
 
 /// One account as a partner sees it: `None` for every field outside the partner's data categories.
 #[derive(Debug, Clone)]

@@ -86,16 +86,9 @@ pub fn parse_cursor(cursor: &str, field: &str) -> AppResult<i64> {
     Ok(id)
 }
 
-/// The page size of a connection: `first` (20 when absent), from 0 to 100; anything else is `BAD_USER_INPUT`.
+/// The page size of a connection (see [`crate::graphql::page_size`]).
 pub fn page_size(first: Option<i32>) -> AppResult<usize> {
-    match first {
-        None => Ok(20),
-        Some(n) if (0..=100).contains(&n) => Ok(n as usize),
-        Some(_) => Err(AppError::bad_input(
-            "first",
-            "first must be between 0 and 100",
-        )),
-    }
+    Ok(crate::graphql::page_size(first)? as usize)
 }
 
 /// Attaches the incidents notices mention (one query for all of them); keeps the order of `rows`.
