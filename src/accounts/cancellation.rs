@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::Accounts;
 use super::codes::Purpose;
 use super::events::EventKind;
+use super::model::AccountStatus;
 use crate::client::ClientInfo;
 use crate::db::schema::accounts;
 use crate::error::{AppError, AppResult};
@@ -24,7 +25,7 @@ pub async fn consume_own_code(
     struct Destinations {
         phone: Option<Vec<u8>>,
         email: Option<Vec<u8>>,
-        status: String,
+        status: AccountStatus,
     }
     let index = {
         let mut conn = a.pool.get().await?;
@@ -38,7 +39,7 @@ pub async fn consume_own_code(
             .first(&mut conn)
             .await
             .optional()?;
-        let Some(row) = row.filter(|r| r.status != "erased") else {
+        let Some(row) = row.filter(|r| r.status != AccountStatus::Erased) else {
             return Err(AppError::Unauthenticated);
         };
         row.phone.or(row.email).ok_or_else(|| {
@@ -53,15 +54,18 @@ pub async fn consume_own_code(
 
 /// Locks the account's row until the caller's transaction ends and returns its status; an account that does
 /// not exist (or was erased) is `UNAUTHENTICATED`.
-pub async fn lock_account(conn: &mut AsyncPgConnection, account_id: i64) -> AppResult<String> {
+pub async fn lock_account(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+) -> AppResult<AccountStatus> {
     accounts::table
         .find(account_id)
         .select(accounts::status)
         .for_update()
-        .first::<String>(conn)
+        .first::<AccountStatus>(conn)
         .await
         .optional()?
-        .filter(|s| s != "erased")
+        .filter(|s| *s != AccountStatus::Erased)
         .ok_or(AppError::Unauthenticated)
 }
 
@@ -74,7 +78,13 @@ pub async fn mark_cancelling(
     detail: serde_json::Value,
     client: &ClientInfo,
 ) -> AppResult<()> {
-    set_status(conn, account_id, "active", "cancelling").await?;
+    set_status(
+        conn,
+        account_id,
+        AccountStatus::Active,
+        AccountStatus::Cancelling,
+    )
+    .await?;
     a.record_event(
         conn,
         account_id,
@@ -94,7 +104,13 @@ pub async fn mark_kept(
     detail: serde_json::Value,
     client: &ClientInfo,
 ) -> AppResult<()> {
-    set_status(conn, account_id, "cancelling", "active").await?;
+    set_status(
+        conn,
+        account_id,
+        AccountStatus::Cancelling,
+        AccountStatus::Active,
+    )
+    .await?;
     a.record_event(
         conn,
         account_id,
@@ -108,8 +124,8 @@ pub async fn mark_kept(
 async fn set_status(
     conn: &mut AsyncPgConnection,
     account_id: i64,
-    from: &str,
-    to: &str,
+    from: AccountStatus,
+    to: AccountStatus,
 ) -> AppResult<()> {
     diesel::update(accounts::table.find(account_id))
         .filter(accounts::status.eq(from))

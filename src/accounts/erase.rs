@@ -38,7 +38,7 @@ struct Held {
     phone_index: Option<Vec<u8>>,
     email_ciphertext: Option<Vec<u8>>,
     email_index: Option<Vec<u8>>,
-    status: String,
+    status: super::model::AccountStatus,
 }
 
 /// Erases the personal data the accounts domain holds for `account_id`, in the caller's transaction. Returns
@@ -62,7 +62,7 @@ pub async fn erase_account(
         .first(conn)
         .await
         .optional()?;
-    let Some(held) = held.filter(|h| h.status != "erased") else {
+    let Some(held) = held.filter(|h| h.status != super::model::AccountStatus::Erased) else {
         return Ok(false);
     };
 

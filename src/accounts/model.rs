@@ -5,13 +5,34 @@ use diesel::prelude::*;
 
 use crate::db::schema::{accounts, profiles, security_events, sessions, third_party_bindings};
 
+/// Where an account stands (`accounts.status`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum AccountStatus {
+    Active,
+    /// A cancellation is pending (the account works until the cooling-off period ends).
+    Cancelling,
+    /// Erased: a tombstone without personal data.
+    Erased,
+}
+
+crate::text_enum!(AccountStatus { Active => "active", Cancelling => "cancelling", Erased => "erased" });
+
 /// An account as stored (personal fields sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = accounts)]
 pub struct Account {
     pub id: i64,
     pub username: String,
-    pub role: String,
+    pub role: crate::graphql::viewer::Role,
     pub created_at: DateTime<Utc>,
     pub phone_ciphertext: Option<Vec<u8>>,
     pub email_ciphertext: Option<Vec<u8>>,
@@ -20,7 +41,7 @@ pub struct Account {
     pub gender: String,
     pub occupation: String,
     pub city: String,
-    pub status: String,
+    pub status: AccountStatus,
     /// When the username last changed (at most once in 30 days).
     pub username_changed_at: Option<DateTime<Utc>>,
 }

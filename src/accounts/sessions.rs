@@ -194,7 +194,7 @@ impl Accounts {
         #[derive(QueryableByName)]
         struct Live {
             #[diesel(sql_type = diesel::sql_types::Text)]
-            role: String,
+            role: Role,
             #[diesel(sql_type = diesel::sql_types::Bool)]
             has_phone: bool,
         }
@@ -218,7 +218,7 @@ impl Accounts {
             account: Some(SignedIn {
                 account_id,
                 session_id: Some(session_id),
-                role: Role::parse(&live.role).unwrap_or(Role::User),
+                role: live.role,
                 has_phone: live.has_phone,
             }),
         })

@@ -249,7 +249,7 @@ impl Accounts {
         } else {
             store::account_by_username(&mut conn, identifier).await?
         };
-        let account = account.filter(|a| a.status != "erased");
+        let account = account.filter(|a| a.status != crate::accounts::model::AccountStatus::Erased);
         // One account has several identifiers (phone, email, username): it is throttled as itself too.
         let account_subject = account.as_ref().map(|a| {
             self.keys
@@ -322,7 +322,7 @@ impl Accounts {
         conn.transaction::<_, AppError, _>(async |conn| {
             let account = store::account_by_phone_index(conn, &dest.index)
                 .await?
-                .filter(|a| a.status != "erased")
+                .filter(|a| a.status != crate::accounts::model::AccountStatus::Erased)
                 .ok_or_else(|| {
                     AppError::bad_input(
                         "code",

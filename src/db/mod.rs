@@ -4,6 +4,7 @@ pub mod bootstrap;
 mod cached;
 pub mod migrations;
 pub mod schema;
+mod text_enum;
 
 pub use cached::Cached;
 

@@ -4,30 +4,30 @@ use async_graphql::{Context, Guard};
 
 use crate::error::AppError;
 
-/// The roles an account can hold, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The roles an account can hold, weakest first (`accounts.role`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     User,
     Staff,
     Admin,
 }
 
+crate::text_enum!(Role { User => "user", Staff => "staff", Admin => "admin" });
+
 impl Role {
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "user" => Some(Role::User),
-            "staff" => Some(Role::Staff),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Staff => "staff",
-            Role::Admin => "admin",
-        }
+        Role::from_stored(s)
     }
 }
 

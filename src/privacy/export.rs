@@ -47,12 +47,31 @@ const MAX_ERROR_CHARS: usize = 500;
 pub struct ExportRow {
     pub id: i64,
     pub account_id: i64,
-    pub status: String,
+    pub status: ExportState,
     pub attempts: i32,
     pub requested_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// What `data_exports.status` stores.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum ExportState {
+    Pending,
+    Ready,
+    Failed,
+}
+
+crate::text_enum!(ExportState { Pending => "pending", Ready => "ready", Failed => "failed" });
 
 /// Where an export stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,11 +85,11 @@ pub enum ExportStatus {
 impl ExportRow {
     /// The status at `now`: a ready export whose link has run out is expired.
     pub fn status_at(&self, now: DateTime<Utc>) -> ExportStatus {
-        match self.status.as_str() {
-            "ready" if self.expires_at.is_some_and(|e| e > now) => ExportStatus::Ready,
-            "ready" => ExportStatus::Expired,
-            "failed" => ExportStatus::Failed,
-            _ => ExportStatus::Pending,
+        match self.status {
+            ExportState::Ready if self.expires_at.is_some_and(|e| e > now) => ExportStatus::Ready,
+            ExportState::Ready => ExportStatus::Expired,
+            ExportState::Failed => ExportStatus::Failed,
+            ExportState::Pending => ExportStatus::Pending,
         }
     }
 
@@ -111,7 +130,7 @@ pub async fn request_export(pool: &Pool, account_id: i64) -> AppResult<ExportRow
         }
         let pending: Option<ExportRow> = de::table
             .filter(de::account_id.eq(account_id))
-            .filter(de::status.eq("pending"))
+            .filter(de::status.eq(ExportState::Pending))
             .select(ExportRow::as_select())
             .first(&mut conn)
             .await
@@ -171,7 +190,7 @@ pub async fn run_pending_exports(
         let claimed = conn
             .transaction::<_, AppError, _>(async |conn| {
                 let Some((id, account_id, attempts)) = de::table
-                    .filter(de::status.eq("pending"))
+                    .filter(de::status.eq(ExportState::Pending))
                     .filter(diesel::dsl::not(de::id.eq_any(&tried)))
                     .order(de::id.asc())
                     .select((de::id, de::account_id, de::attempts))
@@ -193,7 +212,7 @@ pub async fn run_pending_exports(
                             .map_err(|e| AppError::Internal(e.into()))?;
                         diesel::update(de::table.find(id))
                             .set((
-                                de::status.eq("ready"),
+                                de::status.eq(ExportState::Ready),
                                 de::archive_ciphertext.eq(keys.seal(crate::crypto::Column::ExportArchive, id, &bytes)),
                                 de::ready_at.eq(now),
                                 de::expires_at.eq(now + ttl),
@@ -209,9 +228,9 @@ pub async fn run_pending_exports(
                     Err(e) => {
                         let attempts = attempts + 1;
                         let status = if attempts >= MAX_ATTEMPTS {
-                            "failed"
+                            ExportState::Failed
                         } else {
-                            "pending"
+                            ExportState::Pending
                         };
                         tracing::warn!(export_id = id, attempts, error = %format!("{e:#}"), "data export failed");
                         let message: String = format!("{e:#}").chars().take(MAX_ERROR_CHARS).collect();
@@ -246,7 +265,7 @@ pub async fn purge_expired_exports(pool: &Pool) -> AppResult<usize> {
     let mut conn = pool.get().await?;
     Ok(diesel::update(
         de::table
-            .filter(de::status.eq("ready"))
+            .filter(de::status.eq(ExportState::Ready))
             .filter(de::expires_at.le(diesel::dsl::now))
             .filter(de::archive_ciphertext.is_not_null()),
     )

@@ -76,6 +76,75 @@ pub struct NewNotice {
     pub refs: serde_json::Value,
 }
 
+/// How serious a security incident is.
+#[derive(
+    async_graphql::Enum,
+    Copy,
+    Clone,
+    Eq,
+    PartialEq,
+    Debug,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum Severity {
+    /// Little data or little risk; no action needed from the people affected.
+    Low,
+    /// Some risk; the people affected may want to act.
+    Medium,
+    /// Significant risk; the people affected should act.
+    High,
+    /// Serious and immediate risk; the people affected must act at once.
+    Critical,
+}
+
+/// Where a security incident stands.
+#[derive(
+    async_graphql::Enum,
+    Copy,
+    Clone,
+    Eq,
+    PartialEq,
+    Debug,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum IncidentStatus {
+    /// Declared; the affected accounts were told.
+    Open,
+    /// Declared and since updated; the affected accounts were told again.
+    Updated,
+    /// Over; the affected accounts were told how it ended.
+    Resolved,
+}
+
+/// What happened to an incident: its declaration, an update, or its resolution.
+#[derive(
+    async_graphql::Enum,
+    Copy,
+    Clone,
+    Eq,
+    PartialEq,
+    Debug,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum IncidentEvent {
+    /// The incident was declared.
+    Declared,
+    /// The incident was updated.
+    Updated,
+    /// The incident was resolved.
+    Resolved,
+}
+
+crate::text_enum!(Severity { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+crate::text_enum!(IncidentStatus { Open => "open", Updated => "updated", Resolved => "resolved" });
+crate::text_enum!(IncidentEvent { Declared => "declared", Updated => "updated", Resolved => "resolved" });
+
 /// A security incident, as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = incidents)]
@@ -83,8 +152,8 @@ pub struct IncidentRow {
     pub id: i64,
     pub title: String,
     pub description: String,
-    pub severity: String,
-    pub status: String,
+    pub severity: Severity,
+    pub status: IncidentStatus,
     pub data_categories: Vec<Option<String>>,
     pub cause: String,
     pub possible_harm: String,
@@ -143,7 +212,7 @@ pub struct StageFigures {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub update_id: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub event: String,
+    pub event: IncidentEvent,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub note: String,
     #[diesel(sql_type = diesel::sql_types::Jsonb)]

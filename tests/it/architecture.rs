@@ -35,6 +35,9 @@ const FLOORS: &[&str] = &[
     "config",
 ];
 
+/// Exported macros live at the crate root; each belongs to the module that defines it.
+const MACROS: &[(&str, &str)] = &[("text_enum", "db")];
+
 /// Upward imports between domains that are still to be turned around: (file, module it names).
 const KNOWN: &[(&str, &str)] = &[
     ("src/content/graphql/lists.rs", "accounts"),
@@ -126,6 +129,10 @@ fn imports_point_only_down() {
             continue;
         };
         for named in named_modules(&std::fs::read_to_string(path).unwrap()) {
+            let named = MACROS
+                .iter()
+                .find(|(m, _)| *m == named)
+                .map_or(named.clone(), |(_, home)| home.to_string());
             if named == module {
                 continue;
             }

@@ -84,7 +84,7 @@ impl Me {
     }
     /// The role: user, staff or admin.
     async fn role(&self) -> &str {
-        &self.account.role
+        self.account.role.as_str()
     }
     /// The phone number, masked (`+86 138****8000`); null for accounts made through WeChat, Weibo or QQ.
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {

@@ -58,8 +58,8 @@ pub async fn build(
     let account_json = json!({
         "id": ids::encode("User", account.id).0,
         "username": account.username,
-        "role": account.role,
-        "status": account.status,
+        "role": account.role.as_str(),
+        "status": account.status.as_str(),
         "gender": account.gender,
         "occupation": account.occupation,
         "city": account.city,

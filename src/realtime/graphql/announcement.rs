@@ -30,11 +30,11 @@ impl SecurityAnnouncement {
     }
     /// How serious it is.
     async fn severity(&self) -> Severity {
-        Severity::parse(&self.0.severity)
+        self.0.severity
     }
     /// Where it stands.
     async fn status(&self) -> IncidentStatus {
-        IncidentStatus::parse(&self.0.status)
+        self.0.status
     }
     /// The categories of personal data involved.
     async fn data_categories(&self) -> Vec<String> {

@@ -251,7 +251,7 @@ fn changed_fields(changes: &serde_json::Value) -> Vec<String> {
 
 fn stage(s: &StageFigures) -> IncidentStageReport {
     IncidentStageReport {
-        event: IncidentEvent::parse(&s.event),
+        event: s.event,
         at: s.at,
         note: s.note.clone(),
         changed_fields: changed_fields(&s.changes),
@@ -272,8 +272,8 @@ impl IncidentReportObject {
                 "id": ids::encode("Incident", i.id).0,
                 "title": i.title,
                 "description": i.description,
-                "severity": i.severity,
-                "status": i.status,
+                "severity": i.severity.as_str(),
+                "status": i.status.as_str(),
                 "dataCategories": i.categories(),
                 "cause": i.cause,
                 "possibleHarm": i.possible_harm,
@@ -297,7 +297,7 @@ impl IncidentReportObject {
             "secondsToFirstDelivery": seconds_between(i.declared_at, d.and_then(|s| s.first_delivered_at)),
             "secondsToLastDelivery": seconds_between(i.declared_at, d.and_then(|s| s.last_delivered_at)),
             "stages": self.0.stages.iter().map(|s| json!({
-                "event": s.event,
+                "event": s.event.as_str(),
                 "at": s.at,
                 "note": s.note,
                 "changedFields": changed_fields(&s.changes),

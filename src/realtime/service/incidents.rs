@@ -124,7 +124,7 @@ pub async fn update_incident(
         let current = store::incident(conn, id, true)
             .await?
             .ok_or_else(|| AppError::NotFound("incident".into()))?;
-        if current.status == "resolved" {
+        if current.status == crate::realtime::model::IncidentStatus::Resolved {
             return Err(AppError::bad_input(
                 "id",
                 "the incident is already resolved",
@@ -154,7 +154,7 @@ pub async fn resolve_incident(
         let current = store::incident(conn, id, true)
             .await?
             .ok_or_else(|| AppError::NotFound("incident".into()))?;
-        if current.status == "resolved" {
+        if current.status == crate::realtime::model::IncidentStatus::Resolved {
             return Err(AppError::bad_input(
                 "id",
                 "the incident is already resolved",
