@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::model::{Account, Binding, Profile, SecurityEvent, Session};
+use super::oauth::{Identity, ProviderKind, ThirdPartyProfile};
 use crate::db::schema::{accounts, profiles, security_events, sessions, third_party_bindings};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -155,4 +156,49 @@ pub async fn security_events(
         q = q.filter(security_events::id.lt(before));
     }
     q.load(conn).await
+}
+
+/// Binds a provider account to `account_id`, with the profile read from it (only with consent).
+pub async fn insert_binding(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+    kind: ProviderKind,
+    identity: &Identity,
+    profile: Option<&ThirdPartyProfile>,
+) -> QueryResult<()> {
+    diesel::insert_into(third_party_bindings::table)
+        .values((
+            third_party_bindings::account_id.eq(account_id),
+            third_party_bindings::provider.eq(kind.as_str()),
+            third_party_bindings::subject.eq(&identity.subject),
+            third_party_bindings::union_id.eq(&identity.union_id),
+            third_party_bindings::nickname.eq(profile.and_then(|p| p.nickname.clone())),
+            third_party_bindings::avatar_url.eq(profile.and_then(|p| p.avatar_url.clone())),
+            third_party_bindings::gender.eq(profile.and_then(|p| p.gender).map(|g| g.as_str())),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Refreshes the stored provider profile of a binding.
+pub async fn store_profile(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+    kind: ProviderKind,
+    p: &ThirdPartyProfile,
+) -> QueryResult<()> {
+    diesel::update(
+        third_party_bindings::table
+            .filter(third_party_bindings::account_id.eq(account_id))
+            .filter(third_party_bindings::provider.eq(kind.as_str())),
+    )
+    .set((
+        third_party_bindings::nickname.eq(&p.nickname),
+        third_party_bindings::avatar_url.eq(&p.avatar_url),
+        third_party_bindings::gender.eq(p.gender.map(|g| g.as_str())),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -11,7 +11,7 @@ use rand::RngCore;
 
 use super::Accounts;
 use super::events::EventKind;
-use super::oauth::{Identity, OAuthError, ProviderKind, ThirdPartyProfile};
+use super::oauth::{OAuthError, ProviderKind, ThirdPartyProfile};
 use super::sessions::SignedInTokens;
 use super::store;
 use crate::client::ClientInfo;
@@ -224,7 +224,7 @@ impl Accounts {
             return conn
                 .transaction::<_, AppError, _>(async |conn| {
                     if let Some(p) = &profile {
-                        store_profile(conn, account_id, kind, p).await?;
+                        store::store_profile(conn, account_id, kind, p).await?;
                     }
                     this.open_session(conn, account_id, kind.as_str(), None, client)
                         .await
@@ -279,7 +279,7 @@ impl Accounts {
                 ))
                 .execute(conn)
                 .await?;
-            insert_binding(conn, account_id, kind, &identity, profile.as_ref()).await?;
+            store::insert_binding(conn, account_id, kind, &identity, profile.as_ref()).await?;
             crate::privacy::service::record_consents(
                 conn,
                 &this.keys,
@@ -364,7 +364,7 @@ impl Accounts {
                     format!("a {kind} account is already bound; unbind it first"),
                 ));
             }
-            insert_binding(conn, account_id, kind, &identity, profile.as_ref()).await?;
+            store::insert_binding(conn, account_id, kind, &identity, profile.as_ref()).await?;
             this.record_event(
                 conn,
                 account_id,
@@ -425,49 +425,6 @@ impl Accounts {
         })
         .await
     }
-}
-
-async fn insert_binding(
-    conn: &mut AsyncPgConnection,
-    account_id: i64,
-    kind: ProviderKind,
-    identity: &Identity,
-    profile: Option<&ThirdPartyProfile>,
-) -> QueryResult<()> {
-    diesel::insert_into(tpb::table)
-        .values((
-            tpb::account_id.eq(account_id),
-            tpb::provider.eq(kind.as_str()),
-            tpb::subject.eq(&identity.subject),
-            tpb::union_id.eq(&identity.union_id),
-            tpb::nickname.eq(profile.and_then(|p| p.nickname.clone())),
-            tpb::avatar_url.eq(profile.and_then(|p| p.avatar_url.clone())),
-            tpb::gender.eq(profile.and_then(|p| p.gender).map(|g| g.as_str())),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-async fn store_profile(
-    conn: &mut AsyncPgConnection,
-    account_id: i64,
-    kind: ProviderKind,
-    p: &ThirdPartyProfile,
-) -> QueryResult<()> {
-    diesel::update(
-        tpb::table
-            .filter(tpb::account_id.eq(account_id))
-            .filter(tpb::provider.eq(kind.as_str())),
-    )
-    .set((
-        tpb::nickname.eq(&p.nickname),
-        tpb::avatar_url.eq(&p.avatar_url),
-        tpb::gender.eq(p.gender.map(|g| g.as_str())),
-    ))
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// A free username for a new third-party account: the nickname when it is usable, else `<provider>_<digits>`.

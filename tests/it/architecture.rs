@@ -186,3 +186,26 @@ fn the_reader_sees_what_it_should() {
     );
     assert_eq!(module_of(Path::new("src/app.rs")), "app");
 }
+
+/// Files stay small enough to read in one sitting: none in `src/` passes 500 lines (the generated
+/// `src/db/schema.rs` aside).
+#[test]
+fn no_source_file_passes_500_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter(|p| !p.ends_with("src/db/schema.rs"))
+        .filter_map(|p| {
+            let lines = std::fs::read_to_string(p).unwrap().lines().count();
+            (lines > 500).then(|| {
+                format!(
+                    "{} has {lines} lines",
+                    p.strip_prefix(root).unwrap().display()
+                )
+            })
+        })
+        .collect();
+    assert!(long.is_empty(), "split these:\n{}", long.join("\n"));
+}
