@@ -25,15 +25,21 @@ use crate::error::{AppError, AppResult};
 /// The longest notice title.
 pub const MAX_TITLE_CHARS: usize = 300;
 
-/// Writes a notice to one account inside the caller's transaction (`conn`), and announces it on the broker;
-/// subscribers hear of it when the transaction commits, and not at all when it rolls back. Returns its id.
-pub async fn post_notice(conn: &mut AsyncPgConnection, notice: &NewNotice) -> AppResult<i64> {
-    if notice.title.trim().is_empty() || notice.title.chars().count() > MAX_TITLE_CHARS {
+/// A notice title has 1 to [`MAX_TITLE_CHARS`] characters.
+fn check_title(title: &str) -> AppResult<()> {
+    if title.trim().is_empty() || title.chars().count() > MAX_TITLE_CHARS {
         return Err(AppError::bad_input(
             "title",
             format!("a notice title has 1 to {MAX_TITLE_CHARS} characters"),
         ));
     }
+    Ok(())
+}
+
+/// Writes a notice to one account inside the caller's transaction (`conn`), and announces it on the broker;
+/// subscribers hear of it when the transaction commits, and not at all when it rolls back. Returns its id.
+pub async fn post_notice(conn: &mut AsyncPgConnection, notice: &NewNotice) -> AppResult<i64> {
+    check_title(&notice.title)?;
     let id = store::insert_notice(conn, notice).await?;
     store::notify(conn, ACCOUNT_TOPIC, notice.account_id).await?;
     Ok(id)
@@ -45,12 +51,7 @@ pub async fn post_notice_to_everyone(
     conn: &mut AsyncPgConnection,
     notice: &NewNotice,
 ) -> AppResult<usize> {
-    if notice.title.trim().is_empty() || notice.title.chars().count() > MAX_TITLE_CHARS {
-        return Err(AppError::bad_input(
-            "title",
-            format!("a notice title has 1 to {MAX_TITLE_CHARS} characters"),
-        ));
-    }
+    check_title(&notice.title)?;
     let written = store::insert_notice_for_everyone(
         conn,
         notice.kind.as_str(),
