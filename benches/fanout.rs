@@ -200,7 +200,7 @@ async fn run(sockets: usize, per_socket: usize, clients: usize) -> anyhow::Resul
     Ok(())
 }
 
-fn declaration() -> Declaration {
+fn declaration() -> Declaration<Audience> {
     Declaration {
         audience: Audience::All,
         announced: true,

@@ -40,7 +40,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Views and clicks move from `view_events` into the counters every few seconds.
     let rollup = crate::content::views::start_rollup(state.pool.clone(), state.shutdown.clone());
     // Accounts whose cancellation's cooling-off period has ended are erased.
-    let erasure = crate::privacy::erasure::start(
+    let erasure = crate::rights::erasure::start(
         state.pool.clone(),
         state.keys.clone(),
         state.config.privacy_job_interval,
@@ -48,7 +48,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     // Data exports are built when requested (the request wakes the job through the broker) and in a periodic
     // sweep that also picks up what a crash left pending and drops expired archives.
-    let exports = crate::privacy::export::start_job(
+    let exports = crate::rights::export::start_job(
         state.pool.clone(),
         state.keys.clone(),
         state.config.clone(),
@@ -57,7 +57,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     // Spent codes, ended sessions, delivered messages and old security events are removed when their
     // retention period ends.
-    let retention = crate::privacy::retention::start(
+    let retention = crate::rights::retention::start(
         state.pool.clone(),
         state.config.retention.clone(),
         state.shutdown.clone(),

@@ -109,6 +109,33 @@ pub fn audience_sql(
     })
 }
 
+/// An audience is who an incident reaches: realtime writes every notice with the query this floor builds.
+impl crate::realtime::service::Recipients for Audience {
+    fn query(&self, ids_param: usize) -> AppResult<(String, Option<Vec<i64>>)> {
+        audience_sql(self, ids_param)
+    }
+
+    fn scope(&self) -> serde_json::Value {
+        match self {
+            Audience::All => serde_json::json!({ "all": true }),
+            Audience::Accounts(ids) => serde_json::json!({ "accountIds": ids }),
+            Audience::DataCategories(categories) => {
+                serde_json::json!({ "dataCategories": categories })
+            }
+        }
+    }
+
+    fn listed(&self) -> Option<usize> {
+        let Audience::Accounts(ids) = self else {
+            return None;
+        };
+        let mut distinct = ids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        Some(distinct.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

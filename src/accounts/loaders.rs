@@ -8,22 +8,21 @@ use async_graphql::dataloader::Loader;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::graphql::User;
-use super::model::{Account, Profile};
+use super::model::{Account, Member, Profile};
 use crate::db::schema::{accounts, profiles};
 use crate::db::{Cached, Pool};
 
-/// The per-request loader of public users (cached for the request, so a list can prefetch a whole page).
+/// The per-request loader of members' public faces (cached for the request, so a list can prefetch a whole page).
 pub type Users =
     async_graphql::dataloader::DataLoader<UserLoader, async_graphql::dataloader::HashMapCache>;
 
-/// Loads public `User`s by account id (erased and cancelling accounts resolve to nothing).
+/// Loads members' public faces by account id (erased and cancelling accounts resolve to nothing).
 pub struct UserLoader {
     pub pool: Pool,
 }
 
 impl Loader<i64> for UserLoader {
-    type Value = std::sync::Arc<User>;
+    type Value = std::sync::Arc<Member>;
     type Error = std::sync::Arc<crate::error::AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
@@ -57,12 +56,12 @@ impl Loader<i64> for UserLoader {
                     account_id: account.id,
                     ..Default::default()
                 });
-                let user = User {
+                let member = Member {
                     account,
                     profile,
                     profile_consent: consent,
                 };
-                (user.account.id, std::sync::Arc::new(user))
+                (member.account.id, std::sync::Arc::new(member))
             })
             .collect())
     }

@@ -7,7 +7,6 @@ pub mod codes;
 pub mod correction;
 pub mod erase;
 pub mod events;
-pub mod graphql;
 pub mod loaders;
 pub mod model;
 pub mod oauth;

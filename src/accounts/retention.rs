@@ -1,6 +1,6 @@
 //! What the accounts domain stops keeping once it has served its purpose: spent and expired verification
 //! codes and OAuth states, ended sessions with their refresh tokens, old failed sign-in attempts and security
-//! events, and username holds that ran out. Called by the retention job (`privacy::retention`).
+//! events, and username holds that ran out. Called by the retention job (`rights::retention`).
 
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

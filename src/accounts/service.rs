@@ -11,6 +11,10 @@ pub use super::cancellation::{consume_own_code, lock_account, mark_cancelling, m
 pub use super::codes::Purpose as CodePurpose;
 pub use super::erase::erase_account;
 pub use super::events::EventKind;
+/// Reads the graph serves (`Me`, `user(username:)`), on the caller's connection.
+pub use super::store::{
+    account, account_by_username, bindings, live_sessions, profile, security_events,
+};
 
 /// Grants `role` to the account named `username` (used by `portico users grant-role`).
 pub async fn grant_role(pool: &Pool, username: &str, role: &str) -> AppResult<()> {

@@ -2,7 +2,6 @@
 
 pub mod cursor;
 pub mod erase;
-pub mod graphql;
 pub mod loaders;
 pub mod model;
 pub mod search;

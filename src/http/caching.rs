@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
-use crate::accounts::graphql::mutations::ACCESS_COOKIE;
+use crate::schema::accounts::mutations::ACCESS_COOKIE;
 
 /// How long shared caches and browsers may reuse a public answer.
 pub const PUBLIC_CACHE_CONTROL: &str = "public, max-age=30";

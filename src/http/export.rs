@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ErrorCode;
-use crate::privacy::service::{ExportRefusal, LinkError, export_archive, verify_export_link};
+use crate::rights::service::{ExportRefusal, LinkError, export_archive, verify_export_link};
 use crate::state::AppState;
 
 /// Serves the archive, or refuses.
@@ -73,7 +73,7 @@ pub async fn download(
 }
 
 fn attachment(export_id: i64, archive: Vec<u8>) -> Response {
-    let id = crate::graphql::ids::encode(crate::privacy::export::link::KIND, export_id).0;
+    let id = crate::graphql::ids::encode(crate::rights::export::link::KIND, export_id).0;
     let mut res = (StatusCode::OK, archive).into_response();
     let h = res.headers_mut();
     h.insert(

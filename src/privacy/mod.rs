@@ -1,16 +1,12 @@
-//! Privacy: policy versions and their purposes (and, as the domain grows, the consent ledger, export, erasure,
-//! partners, disclosures, field encryption and the staff-access audit).
+//! Privacy: policy versions and their purposes, the consent ledger every flow checks, partners and what they
+//! may receive, and the aggregate statistics partners read. Below `accounts` and `content`, which record and
+//! check consent through [`service`]; what a member may ask of their data lives one floor up, in
+//! `crate::rights`.
 
-pub mod audit;
-pub mod cancellation;
 pub mod consent;
-pub mod erasure;
-pub mod export;
-pub mod graphql;
 pub mod model;
 pub mod partners;
 pub mod policy;
-pub mod retention;
 pub mod service;
 pub mod statistics;
 mod store;

@@ -9,7 +9,6 @@
 
 pub mod delivery;
 pub mod feed;
-pub mod graphql;
 pub mod loaders;
 pub mod model;
 pub mod service;

@@ -75,7 +75,7 @@ async fn a_rotation_keeps_every_lookup_and_a_reseal_lets_the_old_key_go() {
         .graphql_as(&token, "mutation { requestDataExport { id } }", json!({}))
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    portico::privacy::service::run_pending_exports(
+    portico::rights::service::run_pending_exports(
         &before.state.pool,
         &before.state.keys,
         &before.state.config,

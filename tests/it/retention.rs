@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use portico::config::Retention;
-use portico::privacy::retention::run_once;
+use portico::rights::retention::run_once;
 use serde_json::json;
 
 use crate::harness::{STRONG_PASSWORD, TestApp};
@@ -137,7 +137,7 @@ async fn erasure_removes_the_accounts_queued_messages() {
     app.sql("UPDATE account_cancellations SET scheduled_for = now() - interval '1 second'")
         .await;
     assert_eq!(
-        portico::privacy::erasure::run_due(&app.state.pool, &app.state.keys)
+        portico::rights::erasure::run_due(&app.state.pool, &app.state.keys)
             .await
             .unwrap(),
         1

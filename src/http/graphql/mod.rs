@@ -13,11 +13,11 @@ mod run;
 use run::{run_batch, run_one};
 
 use super::params::{self, Body};
-use crate::accounts::graphql::mutations::{ACCESS_COOKIE, REFRESH_COOKIE, TokenDelivery};
 use crate::client::ClientInfo;
 use crate::error::ErrorCode;
 use crate::graphql::viewer::Viewer;
 use crate::privacy::partners::{self, PartnerPrincipal};
+use crate::schema::accounts::mutations::{ACCESS_COOKIE, REFRESH_COOKIE, TokenDelivery};
 use crate::state::AppState;
 
 /// The two response media types.

@@ -4,9 +4,9 @@
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 
-use crate::accounts::graphql::mutations::ACCESS_COOKIE;
 use crate::error::AppError;
 use crate::graphql::viewer::Viewer;
+use crate::schema::accounts::mutations::ACCESS_COOKIE;
 use crate::state::AppState;
 
 /// Credentials that were presented but are not a bearer token.

@@ -8,7 +8,6 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 use serde_json::json;
 
-use crate::accounts::service::{Audience, audience_sql};
 use crate::db::Pool;
 use crate::error::{AppError, AppResult};
 use crate::realtime::feed::INCIDENT_TOPIC;
@@ -17,11 +16,23 @@ use crate::realtime::store::{self, IncidentNotice};
 
 use super::checks::{MAX_TEXT, check_changes, check_content, text};
 
+/// Who an incident reaches, written by the domain that owns the accounts (`crate::accounts::Audience`), so this
+/// floor embeds the selection in its one set-based statement without knowing the accounts' tables.
+pub trait Recipients {
+    /// A query selecting the ids of the accounts reached (one column, `id`). When it reads listed ids from a
+    /// `bigint[]` bind, that bind is number `ids_param` and the ids to bind come back with the query.
+    fn query(&self, ids_param: usize) -> AppResult<(String, Option<Vec<i64>>)>;
+    /// The scope as the incident records it (`{"all": true}`, `{"accountIds": [...]}`, ...).
+    fn scope(&self) -> serde_json::Value;
+    /// How many distinct accounts the scope lists by id, when it lists them.
+    fn listed(&self) -> Option<usize>;
+}
+
 /// What staff declare.
 #[derive(Debug, Clone)]
-pub struct Declaration {
+pub struct Declaration<A> {
     pub content: IncidentContent,
-    pub audience: Audience,
+    pub audience: A,
     /// Whether the incident is published as a public security announcement.
     pub announced: bool,
 }
@@ -41,34 +52,20 @@ pub fn incident_body(i: &IncidentRow) -> String {
     )
 }
 
-fn scope_json(audience: &Audience) -> serde_json::Value {
-    match audience {
-        Audience::All => json!({ "all": true }),
-        Audience::Accounts(ids) => json!({ "accountIds": ids }),
-        Audience::DataCategories(categories) => json!({ "dataCategories": categories }),
-    }
-}
-
 /// Declares an incident: the incident, its history entry and a notice for every affected account, in one
 /// transaction, announced by one `incident:<id>` event. An audience with nobody in it is refused.
 pub async fn declare_incident(
     pool: &Pool,
     staff_id: i64,
-    declaration: Declaration,
+    declaration: Declaration<impl Recipients>,
 ) -> AppResult<IncidentRow> {
     check_content(&declaration.content)?;
-    let mut listed = None;
-    if let Audience::Accounts(ids) = &declaration.audience {
-        let mut distinct = ids.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        listed = Some(distinct.len());
-    }
+    let listed = declaration.audience.listed();
     if listed == Some(0) {
         return Err(AppError::bad_input("scope", "no affected accounts"));
     }
-    let (audience, ids) = audience_sql(&declaration.audience, 6)?;
-    let scope = scope_json(&declaration.audience);
+    let (audience, ids) = declaration.audience.query(6)?;
+    let scope = declaration.audience.scope();
     let mut conn = pool.get().await?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let incident = store::insert_incident(

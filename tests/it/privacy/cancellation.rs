@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel_async::RunQueryDsl;
-use portico::privacy::erasure::run_due;
+use portico::rights::erasure::run_due;
 use serde_json::{Value, json};
 
 use crate::harness::{STRONG_PASSWORD, TestApp, code};
@@ -522,7 +522,7 @@ async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
     .await
     .unwrap();
     assert_eq!(codes.n, 0, "codes sent to the erased phone and email");
-    let pseudonym = portico::privacy::erasure::subject_pseudonym(&app.state.keys, qiao);
+    let pseudonym = portico::rights::erasure::subject_pseudonym(&app.state.keys, qiao);
     let kept: N = diesel::sql_query(
         "SELECT count(*) AS n FROM consent_records WHERE account_id IS NULL AND subject_pseudonym = $1 \
            AND client_addr_hash IS NULL AND user_agent_hash IS NULL",

@@ -30,7 +30,7 @@ async fn ok(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
 }
 
 async fn run_job(app: &TestApp) -> usize {
-    portico::privacy::service::run_pending_exports(
+    portico::rights::service::run_pending_exports(
         &app.state.pool,
         &app.state.keys,
         &app.state.config,
@@ -498,7 +498,7 @@ async fn links_open_only_when_signed_unexpired_and_presented_by_the_owner() {
 
     // An export that does not exist (correctly signed) and an id that is not an export's: 404.
     let far = chrono::Utc::now() + chrono::Duration::hours(1);
-    let ghost = portico::privacy::export::link::url(&app.state.keys, 987_654, far);
+    let ghost = portico::rights::export::link::url(&app.state.keys, 987_654, far);
     let (status, _, body) = download(&app, &ghost, Some(&owner)).await;
     assert_eq!(status, 404);
     assert_eq!(refusal_code(&body), "NOT_FOUND");
@@ -530,7 +530,7 @@ async fn expired_links_are_gone_and_their_archives_dropped() {
 
     // The sweep drops the sealed archive of an expired export.
     assert_eq!(
-        portico::privacy::export::purge_expired_exports(&app.state.pool)
+        portico::rights::export::purge_expired_exports(&app.state.pool)
             .await
             .unwrap(),
         1
@@ -623,7 +623,7 @@ async fn the_job_builds_an_export_as_soon_as_it_is_requested() {
     }
     assert!(app.state.broker.is_connected());
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let job = portico::privacy::export::start_job(
+    let job = portico::rights::export::start_job(
         app.state.pool.clone(),
         app.state.keys.clone(),
         app.state.config.clone(),

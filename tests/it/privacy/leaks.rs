@@ -140,7 +140,7 @@ async fn no_path_returns_another_users_email_or_phone() {
     let export = "mutation { requestDataExport { id status downloadUrl } }";
     app.graphql_as(&observer, export, json!({})).await;
     app.graphql_as(&victim_token, export, json!({})).await;
-    portico::privacy::export::run_pending_exports(
+    portico::rights::export::run_pending_exports(
         &app.state.pool,
         &app.state.keys,
         &app.state.config,

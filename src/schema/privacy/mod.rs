@@ -1,32 +1,26 @@
 //! The privacy domain's part of the schema.
 
-pub mod cancellation;
 pub mod consent;
-pub mod export;
 mod partners;
 mod policy;
-pub mod staff_access;
 mod statistics;
 
-pub use cancellation::{AccountCancellation, CancellationContent, CancellationMutation};
 pub use consent::{
     Consent, ConsentMutation, ConsentRecord, ConsentRecordConnection, consent_history,
 };
-pub use export::{DataExport, DataRightsMutation, data_exports, export_node};
 pub use partners::{
     DisclosureConnection, Partner, PartnerAccess, PartnersMutation, PartnersQuery, disclosures,
     partner_node,
 };
 pub use policy::{PolicyMutation, PolicyPurposeInput, PublishPolicyVersionInput};
-pub use staff_access::{StaffAccessConnection, StaffAccessMutation, staff_accesses};
 pub use statistics::StatisticsQuery;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::model::Policy;
-use super::service;
 use crate::graphql::{ids, pool};
+use crate::privacy::model::Policy;
+use crate::privacy::service;
 
 pub struct PrivacyPolicy(pub Policy);
 

@@ -6,13 +6,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::statistics::{AggregateGroup, ReachDimension, aggregate_groups};
-use crate::accounts::graphql::types::Gender;
 use crate::crypto::DataKeys;
 use crate::error::AppError;
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
 use crate::graphql::{ids, pool};
 use crate::privacy::partners::{self, PartnerPrincipal, SharedDevice, SharedUser};
 use crate::privacy::statistics;
+use crate::schema::accounts::types::Gender;
 
 /// The kinds of authorized partner the privacy policy names (4.1(4)); each receives data for one purpose.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

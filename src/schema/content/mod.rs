@@ -12,8 +12,8 @@ pub use lists::{WorkConnection, WorkOrder};
 pub use mutations::ContentMutation;
 pub use work::{ArticleNode, WorkNode};
 
-use super::loaders::{Articles, Works};
-use super::store::WorkFilter;
+use crate::content::loaders::{Articles, Works};
+use crate::content::store::WorkFilter;
 use crate::error::AppError;
 use crate::graphql::ids;
 use crate::graphql::viewer::Viewer;

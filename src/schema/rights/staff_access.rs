@@ -6,10 +6,10 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::accounts::Accounts;
-use crate::accounts::graphql::types::Gender;
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
 use crate::graphql::{ids, pool};
-use crate::privacy::service::{self, PersonalData, StaffAccessRow};
+use crate::rights::service::{self, PersonalData, StaffAccessRow};
+use crate::schema::accounts::types::Gender;
 
 /// An account's personal data as a staff member read it, private fields included. Every read is written to
 /// the account's audit log with its reason, and the owner is told.

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::accounts::graphql::User;
 use crate::accounts::loaders::Users;
 use crate::content::loaders::Collected;
 use crate::content::model::{Article, Work};
 use crate::error::AppError;
 use crate::graphql::ids;
+use crate::schema::accounts::User;
 
 /// One image of a work.
 #[derive(SimpleObject, Clone)]
@@ -23,12 +23,13 @@ pub struct Image {
 
 pub struct WorkNode(pub Arc<Work>);
 
-async fn author(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Arc<User>>> {
+async fn author(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<User>> {
     Ok(ctx
         .data_unchecked::<Users>()
         .load_one(id)
         .await
-        .map_err(AppError::from)?)
+        .map_err(AppError::from)?
+        .map(User))
 }
 
 /// A published piece of visual work: an illustration, photograph, painting, design, ...
@@ -68,7 +69,7 @@ impl WorkNode {
         &self.0.category
     }
     /// Who published it; null when that account is gone.
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<User>>> {
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         author(ctx, self.0.author_id).await
     }
     /// True while it is a draft, visible only to its author.
@@ -130,7 +131,7 @@ impl ArticleNode {
     async fn tags(&self) -> Vec<String> {
         self.0.tags()
     }
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<User>>> {
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         author(ctx, self.0.author_id).await
     }
     async fn draft(&self) -> bool {

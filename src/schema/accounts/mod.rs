@@ -13,8 +13,8 @@ pub use mutations::AccountsMutation;
 pub use third_party::ThirdPartyMutation;
 pub use user::User;
 
-use super::Accounts;
-use super::store;
+use crate::accounts::Accounts;
+use crate::accounts::service as store;
 use crate::error::AppError;
 use crate::graphql::viewer::Viewer;
 
@@ -92,5 +92,5 @@ pub async fn user_node(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Opti
         .load_one(id)
         .await
         .map_err(AppError::from)?;
-    Ok(user.map(|u| User::clone(&u)))
+    Ok(user.map(User))
 }

@@ -2,26 +2,25 @@
 //! dataloaders (one statement per kind present), so a page costs at most four statements whatever its length.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, Union};
 
 use super::work::{ArticleNode, WorkNode};
-use crate::accounts::graphql::User;
 use crate::accounts::loaders::Users;
 use crate::content::cursor;
 use crate::content::loaders::{Articles, Works};
 use crate::content::search::{self, Hit, HitKind};
 use crate::error::{AppError, AppResult};
 use crate::graphql::pool;
+use crate::schema::accounts::User;
 
 /// Something a search found: a published work, a published article or a member.
 #[derive(Union)]
 pub enum SearchResult {
     Work(WorkNode),
     Article(ArticleNode),
-    User(Arc<User>),
+    User(User),
 }
 
 /// A page of search results, best match first.
@@ -111,7 +110,7 @@ async fn hydrate(
         }
     }
     for (id, u) in users.map_err(AppError::from)? {
-        out.insert((HitKind::User, id), SearchResult::User(u));
+        out.insert((HitKind::User, id), SearchResult::User(User(u)));
     }
     Ok(out)
 }

@@ -5,12 +5,12 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::accounts::Accounts;
-use crate::accounts::graphql::Me;
-use crate::accounts::graphql::types::ProfileField;
 use crate::crypto::DataKeys;
 use crate::graphql::viewer::Viewer;
 use crate::graphql::{ids, pool};
-use crate::privacy::service::{self, ExportRow, ExportStatus};
+use crate::rights::service::{self, ExportRow, ExportStatus};
+use crate::schema::accounts::Me;
+use crate::schema::accounts::types::ProfileField;
 
 /// Where a data export stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

@@ -116,7 +116,7 @@ impl IncidentScopeInput {
 }
 
 impl DeclareIncidentInput {
-    pub fn into_declaration(self) -> AppResult<Declaration> {
+    pub fn into_declaration(self) -> AppResult<Declaration<Audience>> {
         Ok(Declaration {
             audience: self.scope.audience()?,
             announced: self.announce.unwrap_or(true),

@@ -1,19 +1,24 @@
 //! `User`: an account's public face. The optional profile fields show only while the owner consents to
 //! `profile`, and fields the owner made private resolve to null; email and phone do not exist on this type.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 
 use super::types::Gender;
-use crate::accounts::model::{Account, Profile};
+use crate::accounts::model::Member;
 use crate::graphql::ids;
 
-/// A member as everyone sees them: the account and its optional profile.
+/// A member as everyone sees them: the account and its optional profile, as the user loader read them.
 #[derive(Clone)]
-pub struct User {
-    pub account: Account,
-    pub profile: Profile,
-    /// The owner's current answer for `profile`, read with the account by the user loader.
-    pub profile_consent: bool,
+pub struct User(pub Arc<Member>);
+
+impl Deref for User {
+    type Target = Member;
+    fn deref(&self) -> &Member {
+        &self.0
+    }
 }
 
 impl User {
@@ -103,13 +108,13 @@ impl User {
         ctx: &async_graphql::Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<crate::content::graphql::WorkConnection> {
+    ) -> async_graphql::Result<crate::schema::content::WorkConnection> {
         let filter = crate::content::store::WorkFilter {
             author_id: Some(self.account.id),
             ..Default::default()
         };
         Ok(
-            crate::content::graphql::lists::works(ctx, first, after, Default::default(), filter)
+            crate::schema::content::lists::works(ctx, first, after, Default::default(), filter)
                 .await?,
         )
     }
@@ -120,16 +125,10 @@ impl User {
         ctx: &async_graphql::Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<crate::content::graphql::lists::ArticleConnection> {
+    ) -> async_graphql::Result<crate::schema::content::lists::ArticleConnection> {
         Ok(
-            crate::content::graphql::lists::articles(
-                ctx,
-                first,
-                after,
-                Some(self.account.id),
-                None,
-            )
-            .await?,
+            crate::schema::content::lists::articles(ctx, first, after, Some(self.account.id), None)
+                .await?,
         )
     }
     /// Personal labels; null unless shown (consent to `profile`, field public).

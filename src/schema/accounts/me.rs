@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::types::{Consent, Gender, ThirdPartyBinding};
 use super::{ThirdPartyProvider, accounts};
 use crate::accounts::model::{Account, Profile};
-use crate::accounts::{phone, store};
+use crate::accounts::phone;
+use crate::accounts::service as store;
 use crate::error::AppError;
 use crate::graphql::ids;
 use crate::graphql::viewer::Viewer;
@@ -221,8 +222,8 @@ impl Me {
         ctx: &Context<'_>,
         #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<crate::privacy::graphql::ConsentRecordConnection> {
-        Ok(crate::privacy::graphql::consent_history(ctx, self.account.id, first, after).await?)
+    ) -> async_graphql::Result<crate::schema::privacy::ConsentRecordConnection> {
+        Ok(crate::schema::privacy::consent_history(ctx, self.account.id, first, after).await?)
     }
     /// True when a newer policy version adds or changes a purpose this account has not answered.
     async fn needs_reconsent(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
@@ -232,8 +233,8 @@ impl Me {
     async fn cancellation(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::privacy::graphql::AccountCancellation>> {
-        crate::privacy::graphql::cancellation::pending(ctx, self.account.id).await
+    ) -> async_graphql::Result<Option<crate::schema::rights::AccountCancellation>> {
+        crate::schema::rights::cancellation::pending(ctx, self.account.id).await
     }
     /// Works this account collected, most recently collected first.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -242,8 +243,8 @@ impl Me {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<crate::content::graphql::WorkConnection> {
-        Ok(crate::content::graphql::lists::collections(ctx, self.account.id, first, after).await?)
+    ) -> async_graphql::Result<crate::schema::content::WorkConnection> {
+        Ok(crate::schema::content::lists::collections(ctx, self.account.id, first, after).await?)
     }
     /// Notifications to this account (security incidents, account security, social, announcements), newest
     /// first; `after` is a notification cursor, and `unacknowledgedOnly: true` leaves out acknowledged ones.
@@ -254,7 +255,7 @@ impl Me {
         #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
         after: Option<String>,
         unacknowledged_only: Option<bool>,
-    ) -> async_graphql::Result<realtime::graphql::NotificationConnection> {
+    ) -> async_graphql::Result<crate::schema::realtime::NotificationConnection> {
         let first = realtime::service::page_size(first)?;
         let after = after
             .map(|c| realtime::service::parse_cursor(&c, "after"))
@@ -268,7 +269,7 @@ impl Me {
             unacknowledged_only.unwrap_or(false),
         )
         .await?;
-        Ok(realtime::graphql::notification_connection(
+        Ok(crate::schema::realtime::notification_connection(
             notices,
             after.is_some(),
             more,
@@ -282,15 +283,15 @@ impl Me {
         ctx: &Context<'_>,
         #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<crate::privacy::graphql::DisclosureConnection> {
-        crate::privacy::graphql::disclosures(ctx, self.account.id, first, after).await
+    ) -> async_graphql::Result<crate::schema::privacy::DisclosureConnection> {
+        crate::schema::privacy::disclosures(ctx, self.account.id, first, after).await
     }
     /// This account's recent data exports (requested with `requestDataExport`), newest first.
     async fn data_exports(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::privacy::graphql::DataExport>> {
-        crate::privacy::graphql::data_exports(ctx, self.account.id).await
+    ) -> async_graphql::Result<Vec<crate::schema::rights::DataExport>> {
+        crate::schema::rights::data_exports(ctx, self.account.id).await
     }
     /// Every time a staff member read this account's personal data (when, why, which fields, who), newest
     /// first; `after` is a cursor from this list.
@@ -300,8 +301,8 @@ impl Me {
         ctx: &Context<'_>,
         #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<crate::privacy::graphql::StaffAccessConnection> {
-        crate::privacy::graphql::staff_accesses(ctx, self.account.id, first, after).await
+    ) -> async_graphql::Result<crate::schema::rights::StaffAccessConnection> {
+        crate::schema::rights::staff_accesses(ctx, self.account.id, first, after).await
     }
     /// Security events, newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]

@@ -18,15 +18,15 @@ pub use self::incidents::{
     DeclareIncidentInput, IncidentReportObject, IncidentScopeInput, UpdateIncidentInput,
 };
 pub use self::types::{Incident, Notification, NotificationConnection, notification_connection};
-use super::feed::Feed;
-use super::model::IncidentRow;
-use super::service;
 use crate::broker::{Broker, BrokerEvent};
 use crate::error::{AppError, AppResult};
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
 use crate::graphql::{ids, pool};
-use crate::privacy::graphql::PrivacyPolicy;
 use crate::privacy::service as privacy;
+use crate::realtime::feed::Feed;
+use crate::realtime::model::IncidentRow;
+use crate::realtime::service;
+use crate::schema::privacy::PrivacyPolicy;
 
 #[derive(Default)]
 pub struct RealtimeSubscription;

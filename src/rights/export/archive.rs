@@ -364,7 +364,7 @@ async fn staff_accesses_of(
     conn: &mut AsyncPgConnection,
     account_id: i64,
 ) -> QueryResult<Vec<Value>> {
-    let mut rows = crate::privacy::audit::accesses_to(conn, account_id, None, i64::MAX).await?;
+    let mut rows = crate::rights::audit::accesses_to(conn, account_id, None, i64::MAX).await?;
     rows.reverse();
     Ok(rows
         .into_iter()

@@ -1,19 +1,31 @@
-//! Assembles the one schema from the domains' parts, with its limits.
+//! The graph: every GraphQL type and resolver, one room per domain, and the one schema assembled from them,
+//! with its limits.
+//!
+//! The graph is one floor above every domain. Its types name each other because the graph does (a `User` has
+//! works and a `Work` has an author; `Me` shows consents, exports and cancellations), so no order of the
+//! domains could hold their GraphQL parts without one edge pointing up. The domains below hold the rules,
+//! queries and loaders, and point one way (see `tests/it/architecture.rs`).
+
+pub mod accounts;
+pub mod content;
+pub mod privacy;
+pub mod realtime;
+pub mod rights;
 
 use async_graphql::{Context, ID, Interface, MergedObject, MergedSubscription, Object, Schema};
 
 use crate::accounts::Accounts;
-use crate::accounts::graphql::{AccountsMutation, AccountsQuery, ThirdPartyMutation, User};
 use crate::broker::Broker;
 use crate::config::Config;
-use crate::content::graphql::events::EventsMutation;
-use crate::content::graphql::search::SearchQuery;
-use crate::content::graphql::{ArticleNode, ContentMutation, ContentQuery, WorkNode};
 use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::graphql::ids;
-use crate::privacy::graphql::{ConsentMutation, PolicyMutation, PrivacyPolicy, PrivacyQuery};
-use crate::realtime::graphql::{
+use crate::schema::accounts::{AccountsMutation, AccountsQuery, ThirdPartyMutation, User};
+use crate::schema::content::events::EventsMutation;
+use crate::schema::content::search::SearchQuery;
+use crate::schema::content::{ArticleNode, ContentMutation, ContentQuery, WorkNode};
+use crate::schema::privacy::{ConsentMutation, PolicyMutation, PrivacyPolicy, PrivacyQuery};
+use crate::schema::realtime::{
     Incident, Notification, RealtimeMutation, RealtimeQuery, RealtimeSubscription,
     SecurityAnnouncement,
 };
@@ -29,15 +41,15 @@ use crate::realtime::graphql::{
 ))]
 pub enum Node {
     PrivacyPolicy(PrivacyPolicy),
-    Partner(crate::privacy::graphql::Partner),
-    DataExport(crate::privacy::graphql::DataExport),
+    Partner(crate::schema::privacy::Partner),
+    DataExport(crate::schema::rights::DataExport),
     User(User),
     Work(WorkNode),
     Article(ArticleNode),
     Notification(Notification),
     Incident(Incident),
     SecurityAnnouncement(SecurityAnnouncement),
-    AccountCancellation(crate::privacy::graphql::AccountCancellation),
+    AccountCancellation(crate::schema::rights::AccountCancellation),
 }
 
 #[derive(Default)]
@@ -52,59 +64,59 @@ impl NodeQuery {
             return Err(crate::error::AppError::bad_input("id", "not a valid global id").into());
         };
         Ok(match kind.as_str() {
-            "PrivacyPolicy" => crate::privacy::graphql::node(ctx, &key)
+            "PrivacyPolicy" => crate::schema::privacy::node(ctx, &key)
                 .await?
                 .map(Node::PrivacyPolicy),
             "Partner" => match key.parse() {
-                Ok(id) => crate::privacy::graphql::partner_node(ctx, id)
+                Ok(id) => crate::schema::privacy::partner_node(ctx, id)
                     .await?
                     .map(Node::Partner),
                 Err(_) => None,
             },
             "DataExport" => match key.parse() {
-                Ok(id) => crate::privacy::graphql::export_node(ctx, id)
+                Ok(id) => crate::schema::rights::export_node(ctx, id)
                     .await?
                     .map(Node::DataExport),
                 Err(_) => None,
             },
             "User" => match key.parse() {
-                Ok(id) => crate::accounts::graphql::user_node(ctx, id)
+                Ok(id) => crate::schema::accounts::user_node(ctx, id)
                     .await?
                     .map(Node::User),
                 Err(_) => None,
             },
             "Work" => match key.parse() {
-                Ok(id) => crate::content::graphql::work_by_id(ctx, id)
+                Ok(id) => crate::schema::content::work_by_id(ctx, id)
                     .await?
                     .map(Node::Work),
                 Err(_) => None,
             },
             "Article" => match key.parse() {
-                Ok(id) => crate::content::graphql::article_by_id(ctx, id)
+                Ok(id) => crate::schema::content::article_by_id(ctx, id)
                     .await?
                     .map(Node::Article),
                 Err(_) => None,
             },
             "Notification" => match key.parse() {
-                Ok(id) => crate::realtime::graphql::notification_node(ctx, id)
+                Ok(id) => crate::schema::realtime::notification_node(ctx, id)
                     .await?
                     .map(Node::Notification),
                 Err(_) => None,
             },
             "Incident" => match key.parse() {
-                Ok(id) => crate::realtime::graphql::incident_node(ctx, id)
+                Ok(id) => crate::schema::realtime::incident_node(ctx, id)
                     .await?
                     .map(Node::Incident),
                 Err(_) => None,
             },
             "SecurityAnnouncement" => match key.parse() {
-                Ok(id) => crate::realtime::graphql::announcement_node(ctx, id)
+                Ok(id) => crate::schema::realtime::announcement_node(ctx, id)
                     .await?
                     .map(Node::SecurityAnnouncement),
                 Err(_) => None,
             },
             "AccountCancellation" => match key.parse() {
-                Ok(id) => crate::privacy::graphql::cancellation::node(ctx, id)
+                Ok(id) => crate::schema::rights::cancellation::node(ctx, id)
                     .await?
                     .map(Node::AccountCancellation),
                 Err(_) => None,
@@ -121,8 +133,8 @@ pub struct Query(
     ContentQuery,
     SearchQuery,
     PrivacyQuery,
-    crate::privacy::graphql::PartnersQuery,
-    crate::privacy::graphql::StatisticsQuery,
+    crate::schema::privacy::PartnersQuery,
+    crate::schema::privacy::StatisticsQuery,
     RealtimeQuery,
     NodeQuery,
 );
@@ -137,10 +149,10 @@ pub struct Mutation(
     RealtimeMutation,
     PolicyMutation,
     ConsentMutation,
-    crate::privacy::graphql::PartnersMutation,
-    crate::privacy::graphql::DataRightsMutation,
-    crate::privacy::graphql::StaffAccessMutation,
-    crate::privacy::graphql::CancellationMutation,
+    crate::schema::privacy::PartnersMutation,
+    crate::schema::rights::DataRightsMutation,
+    crate::schema::rights::StaffAccessMutation,
+    crate::schema::rights::CancellationMutation,
 );
 
 /// The root subscription type: live updates over WebSocket.

@@ -9,7 +9,7 @@ use crate::client::ClientInfo;
 use crate::content::service::AuthoredContent;
 use crate::graphql::ids;
 use crate::graphql::viewer::Viewer;
-use crate::privacy::cancellation::{self, Cancellation};
+use crate::rights::cancellation::{self, Cancellation};
 
 /// What happens to a cancelled account's works and articles when its personal data is erased.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

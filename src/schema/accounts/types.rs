@@ -180,4 +180,4 @@ pub struct ThirdPartyBinding {
 }
 
 /// The current state of consent to one purpose (defined by the privacy domain, which keeps the ledger).
-pub use crate::privacy::graphql::Consent;
+pub use crate::schema::privacy::Consent;
