@@ -40,12 +40,12 @@ impl Work {
     }
 
     pub fn tags(&self) -> Vec<String> {
-        self.tags.iter().flatten().cloned().collect()
+        tags(&self.tags)
     }
 
     /// Whether `viewer` may see this work: published and not deleted, or the viewer's own draft.
     pub fn visible_to(&self, viewer: Option<i64>) -> bool {
-        self.deleted_at.is_none() && (self.published_at.is_some() || viewer == Some(self.author_id))
+        visible(self.deleted_at, self.published_at, self.author_id, viewer)
     }
 }
 
@@ -70,10 +70,26 @@ pub struct Article {
 
 impl Article {
     pub fn tags(&self) -> Vec<String> {
-        self.tags.iter().flatten().cloned().collect()
+        tags(&self.tags)
     }
 
+    /// Whether `viewer` may see this article: published and not deleted, or the viewer's own draft.
     pub fn visible_to(&self, viewer: Option<i64>) -> bool {
-        self.deleted_at.is_none() && (self.published_at.is_some() || viewer == Some(self.author_id))
+        visible(self.deleted_at, self.published_at, self.author_id, viewer)
     }
+}
+
+/// A stored tag list (a PostgreSQL `text[]`, whose elements diesel reads as nullable) as the tags it holds.
+fn tags(stored: &[Option<String>]) -> Vec<String> {
+    stored.iter().flatten().cloned().collect()
+}
+
+/// The visibility rule works and articles share: published and not deleted, or the viewer's own draft.
+fn visible(
+    deleted_at: Option<DateTime<Utc>>,
+    published_at: Option<DateTime<Utc>>,
+    author_id: i64,
+    viewer: Option<i64>,
+) -> bool {
+    deleted_at.is_none() && (published_at.is_some() || viewer == Some(author_id))
 }

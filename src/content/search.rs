@@ -4,8 +4,6 @@
 //! Documents hold words of Latin scripts and overlapping bigrams of CJK text ([`text::terms`]), so a
 //! two-character Chinese query finds a title containing it, and longer ones match every bigram they hold.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::sql_types::{Array, BigInt, Float, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
@@ -192,14 +190,15 @@ fn fingerprint(tsquery: &str) -> String {
 
 /// The opaque cursor of a hit of the search `tsquery`.
 pub fn encode_cursor(tsquery: &str, hit: &Hit) -> String {
-    let text = format!(
-        "s:{}:{}:{}:{}",
-        fingerprint(tsquery),
-        hit.rank.to_bits(),
-        hit.kind as i16,
-        hit.id
-    );
-    URL_SAFE_NO_PAD.encode(text)
+    crate::graphql::cursor::encode(
+        "s",
+        &[
+            &fingerprint(tsquery),
+            &hit.rank.to_bits(),
+            &(hit.kind as i16),
+            &hit.id,
+        ],
+    )
 }
 
 /// Decodes a cursor of the search `tsquery`; anything else is `BAD_USER_INPUT` on `after`.
@@ -210,16 +209,8 @@ pub fn decode_cursor(tsquery: &str, cursor: &str) -> AppResult<After> {
             "this cursor is malformed or belongs to another search",
         )
     };
-    if cursor.len() > 100 {
-        return Err(bad());
-    }
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
-    let parts: Vec<&str> = text.split(':').collect();
-    let [tag, print, rank, kind, id] = parts.as_slice() else {
-        return Err(bad());
-    };
-    if *tag != "s" || *print != fingerprint(tsquery) {
+    let [print, rank, kind, id] = crate::graphql::cursor::decode(cursor, "s").ok_or_else(bad)?;
+    if print != fingerprint(tsquery) {
         return Err(bad());
     }
     let rank = f32::from_bits(rank.parse().map_err(|_| bad())?);
@@ -313,6 +304,8 @@ pub async fn hits(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn cursors_round_trip_and_stay_with_their_query() {
@@ -373,6 +366,8 @@ mod props {
     //! input is a clean `BAD_USER_INPUT` on `after`, never a panic.
 
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use proptest::prelude::*;
 
     fn kind() -> impl Strategy<Value = HitKind> {

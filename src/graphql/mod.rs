@@ -1,5 +1,7 @@
-//! Building blocks every domain's GraphQL part uses: the viewer and guards, global ids, and context access.
+//! Building blocks every domain's GraphQL part uses: the viewer and guards, global ids, cursors, and context
+//! access.
 
+pub mod cursor;
 pub mod ids;
 pub mod viewer;
 

@@ -133,7 +133,7 @@ fn pseudonym(keys: &DataKeys, partner_id: i64, account_id: i64) -> String {
 
 /// A cursor the partner cannot read: the account id sealed with the partner's id, so it names no account.
 fn seal_cursor(keys: &DataKeys, partner_id: i64, account_id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(keys.seal_str(
+    crate::graphql::cursor::seal(&keys.seal_str(
         Column::PartnerCursor,
         partner_id,
         &format!("partner-cursor:{partner_id}:{account_id}"),
@@ -142,10 +142,7 @@ fn seal_cursor(keys: &DataKeys, partner_id: i64, account_id: i64) -> String {
 
 fn open_cursor(keys: &DataKeys, partner_id: i64, cursor: &str) -> AppResult<i64> {
     let bad = || AppError::bad_input("after", "not a cursor of this list");
-    if cursor.len() > 200 {
-        return Err(bad());
-    }
-    let sealed = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let sealed = crate::graphql::cursor::open(cursor, 200).ok_or_else(bad)?;
     let text = keys
         .open_str(Column::PartnerCursor, partner_id, &sealed)
         .map_err(|_| bad())?;

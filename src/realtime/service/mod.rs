@@ -10,8 +10,6 @@ pub use incidents::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel_async::AsyncPgConnection;
 
 use super::feed::ACCOUNT_TOPIC;
@@ -66,21 +64,16 @@ pub async fn post_notice_to_everyone(
 
 /// The opaque cursor of notice `id` (subscriptions resume after it; connections page from it).
 pub fn cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("NotificationCursor:{id}"))
+    crate::graphql::cursor::encode(CURSOR_TAG, &[&id])
 }
+
+const CURSOR_TAG: &str = "NotificationCursor";
 
 /// The notice id inside a cursor made by [`cursor`]; anything else is `BAD_USER_INPUT` on `field`.
 pub fn parse_cursor(cursor: &str, field: &str) -> AppResult<i64> {
     let bad = || AppError::bad_input(field, "not a notification cursor");
-    if cursor.len() > 100 {
-        return Err(bad());
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let id = text
-        .strip_prefix("NotificationCursor:")
-        .and_then(|id| id.parse::<i64>().ok())
-        .ok_or_else(bad)?;
+    let [id] = crate::graphql::cursor::decode(cursor, CURSOR_TAG).ok_or_else(bad)?;
+    let id: i64 = id.parse().map_err(|_| bad())?;
     if id < 0 {
         return Err(bad());
     }
@@ -171,6 +164,8 @@ pub async fn erase_account_notices(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {
@@ -200,6 +195,8 @@ mod props {
     //! `BAD_USER_INPUT`, never a panic.
 
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use proptest::prelude::*;
 
     fn assert_clean(result: AppResult<i64>) -> Result<(), TestCaseError> {

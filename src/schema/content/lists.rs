@@ -103,7 +103,7 @@ pub async fn works(
     let mut connection = Connection::new(after.is_some(), has_next);
     connection.edges.extend(rows.into_iter().map(|w| {
         let c = cursor::encode(order, store::work_key(&w, order), w.id);
-        Edge::new(c, WorkNode(Arc::new(w)))
+        Edge::new(c, WorkNode::of(Arc::new(w)))
     }));
     Ok(connection)
 }
@@ -134,7 +134,7 @@ pub async fn articles(
             a.published_at.map(store::micros).unwrap_or(0),
             a.id,
         );
-        Edge::new(c, ArticleNode(Arc::new(a)))
+        Edge::new(c, ArticleNode::of(Arc::new(a)))
     }));
     Ok(connection)
 }
@@ -161,7 +161,7 @@ pub async fn collections(
     connection.edges.extend(rows.into_iter().map(|(at, w)| {
         Edge::new(
             cursor::encode(Order::Newest, store::micros(at), w.id),
-            WorkNode(Arc::new(w)),
+            WorkNode::of(Arc::new(w)),
         )
     }));
     Ok(connection)

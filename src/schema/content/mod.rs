@@ -29,7 +29,9 @@ pub async fn work_by_id(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Opt
         .load_one(id)
         .await
         .map_err(AppError::from)?;
-    Ok(work.filter(|w| w.visible_to(viewer_id(ctx))).map(WorkNode))
+    Ok(work
+        .filter(|w| w.visible_to(viewer_id(ctx)))
+        .map(WorkNode::of))
 }
 
 /// An article the viewer may see, by id.
@@ -44,7 +46,7 @@ pub async fn article_by_id(
         .map_err(AppError::from)?;
     Ok(article
         .filter(|a| a.visible_to(viewer_id(ctx)))
-        .map(ArticleNode))
+        .map(ArticleNode::of))
 }
 
 #[derive(Default)]

@@ -131,7 +131,7 @@ impl ContentMutation {
             category: Some(input.category),
             draft: input.draft,
         };
-        Ok(WorkNode(Arc::new(
+        Ok(WorkNode::of(Arc::new(
             service::publish_work(pool(ctx), account, d).await?,
         )))
     }
@@ -153,7 +153,7 @@ impl ContentMutation {
             category: input.category,
             draft: input.draft,
         };
-        Ok(WorkNode(Arc::new(
+        Ok(WorkNode::of(Arc::new(
             service::update_work(pool(ctx), account, id, d).await?,
         )))
     }
@@ -180,7 +180,7 @@ impl ContentMutation {
             tags: input.tags,
             draft: input.draft,
         };
-        Ok(ArticleNode(Arc::new(
+        Ok(ArticleNode::of(Arc::new(
             service::publish_article(pool(ctx), account, d).await?,
         )))
     }
@@ -201,7 +201,7 @@ impl ContentMutation {
             tags: input.tags,
             draft: input.draft,
         };
-        Ok(ArticleNode(Arc::new(
+        Ok(ArticleNode::of(Arc::new(
             service::update_article(pool(ctx), account, id, d).await?,
         )))
     }
@@ -218,7 +218,7 @@ impl ContentMutation {
     async fn collect_work(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkNode> {
         let account = me(ctx)?;
         let id = ids::decode_i64(&id, "Work", "id")?;
-        Ok(WorkNode(Arc::new(
+        Ok(WorkNode::of(Arc::new(
             service::collect(pool(ctx), account, id).await?,
         )))
     }
@@ -227,7 +227,7 @@ impl ContentMutation {
     async fn uncollect_work(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WorkNode> {
         let account = me(ctx)?;
         let id = ids::decode_i64(&id, "Work", "id")?;
-        Ok(WorkNode(Arc::new(
+        Ok(WorkNode::of(Arc::new(
             service::uncollect(pool(ctx), account, id).await?,
         )))
     }

@@ -98,14 +98,14 @@ async fn hydrate(
     let mut out = HashMap::with_capacity(hits.len());
     for (id, w) in works.map_err(AppError::from)? {
         if w.visible_to(None) {
-            out.insert((HitKind::Work, id), SearchResult::Work(WorkNode(w)));
+            out.insert((HitKind::Work, id), SearchResult::Work(WorkNode::of(w)));
         }
     }
     for (id, a) in articles.map_err(AppError::from)? {
         if a.visible_to(None) {
             out.insert(
                 (HitKind::Article, id),
-                SearchResult::Article(ArticleNode(a)),
+                SearchResult::Article(ArticleNode::of(a)),
             );
         }
     }

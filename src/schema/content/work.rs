@@ -1,8 +1,11 @@
-//! The `Work` and `Article` types.
+//! The `Work` and `Article` types. Each is merged from parts, so the fields they share word for word (the
+//! dates) are defined once, in [`Dates`], and both read their author through one function. (The author cannot
+//! sit in a shared part: registering it reaches `User`, whose works and articles reach the part again while it
+//! is still being registered, and async-graphql would merge it empty.)
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, MergedObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::accounts::loaders::Users;
@@ -21,21 +24,55 @@ pub struct Image {
     pub height: i32,
 }
 
-pub struct WorkNode(pub Arc<Work>);
+/// A published piece of visual work: an illustration, photograph, painting, design, ...
+#[derive(MergedObject)]
+#[graphql(name = "Work")]
+pub struct WorkNode(WorkBody, Dates, WorkTail);
 
-async fn author(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<User>> {
+impl WorkNode {
+    pub fn of(work: Arc<Work>) -> WorkNode {
+        let dates = Dates::of(work.created_at, work.updated_at, work.published_at);
+        WorkNode(WorkBody(work.clone()), dates, WorkTail(work))
+    }
+
+    /// The `Node` interface's `id`.
+    pub async fn id(&self, _: &Context<'_>) -> async_graphql::Result<ID> {
+        Ok(ids::encode("Work", self.0.0.id))
+    }
+}
+
+/// A written article, in Markdown and as sanitised HTML.
+#[derive(MergedObject)]
+#[graphql(name = "Article")]
+pub struct ArticleNode(ArticleBody, Dates, ArticleTail);
+
+impl ArticleNode {
+    pub fn of(article: Arc<Article>) -> ArticleNode {
+        let dates = Dates::of(article.created_at, article.updated_at, article.published_at);
+        ArticleNode(ArticleBody(article.clone()), dates, ArticleTail(article))
+    }
+
+    /// The `Node` interface's `id`.
+    pub async fn id(&self, _: &Context<'_>) -> async_graphql::Result<ID> {
+        Ok(ids::encode("Article", self.0.0.id))
+    }
+}
+
+/// The author of a work or an article, through the request's user loader; `None` when the account is gone.
+async fn author(ctx: &Context<'_>, author_id: i64) -> async_graphql::Result<Option<User>> {
     Ok(ctx
         .data_unchecked::<Users>()
-        .load_one(id)
+        .load_one(author_id)
         .await
         .map_err(AppError::from)?
         .map(User))
 }
 
-/// A published piece of visual work: an illustration, photograph, painting, design, ...
-#[Object(name = "Work")]
-impl WorkNode {
-    pub async fn id(&self) -> ID {
+pub struct WorkBody(Arc<Work>);
+
+#[Object]
+impl WorkBody {
+    async fn id(&self) -> ID {
         ids::encode("Work", self.0.id)
     }
     async fn title(&self) -> &str {
@@ -76,42 +113,13 @@ impl WorkNode {
     async fn draft(&self) -> bool {
         self.0.published_at.is_none()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    async fn published_at(&self) -> Option<DateTime<Utc>> {
-        self.0.published_at
-    }
-    /// Page views counted with consent (de-identified).
-    async fn view_count(&self) -> i64 {
-        self.0.view_count
-    }
-    /// How many members collected it.
-    async fn collection_count(&self) -> i64 {
-        self.0.collection_count
-    }
-    /// Whether the signed-in viewer collected it (false for visitors).
-    async fn viewer_has_collected(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let Some(loader) = ctx.data_opt::<Collected>() else {
-            return Ok(false);
-        };
-        Ok(loader
-            .load_one(self.0.id)
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or(false))
-    }
 }
 
-pub struct ArticleNode(pub Arc<Article>);
+pub struct ArticleBody(Arc<Article>);
 
-/// A written article, in Markdown and as sanitised HTML.
-#[Object(name = "Article")]
-impl ArticleNode {
-    pub async fn id(&self) -> ID {
+#[Object]
+impl ArticleBody {
+    async fn id(&self) -> ID {
         ids::encode("Article", self.0.id)
     }
     async fn title(&self) -> &str {
@@ -137,15 +145,71 @@ impl ArticleNode {
     async fn draft(&self) -> bool {
         self.0.published_at.is_none()
     }
+}
+
+/// When a work or an article was created, last changed and published.
+pub struct Dates {
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl Dates {
+    fn of(
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        published_at: Option<DateTime<Utc>>,
+    ) -> Dates {
+        Dates {
+            created_at,
+            updated_at,
+            published_at,
+        }
+    }
+}
+
+#[Object]
+impl Dates {
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.created_at
     }
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.updated_at
     }
     async fn published_at(&self) -> Option<DateTime<Utc>> {
-        self.0.published_at
+        self.published_at
     }
+}
+
+pub struct WorkTail(Arc<Work>);
+
+#[Object]
+impl WorkTail {
+    /// Page views counted with consent (de-identified).
+    async fn view_count(&self) -> i64 {
+        self.0.view_count
+    }
+    /// How many members collected it.
+    async fn collection_count(&self) -> i64 {
+        self.0.collection_count
+    }
+    /// Whether the signed-in viewer collected it (false for visitors).
+    async fn viewer_has_collected(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let Some(loader) = ctx.data_opt::<Collected>() else {
+            return Ok(false);
+        };
+        Ok(loader
+            .load_one(self.0.id)
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or(false))
+    }
+}
+
+pub struct ArticleTail(Arc<Article>);
+
+#[Object]
+impl ArticleTail {
     async fn view_count(&self) -> i64 {
         self.0.view_count
     }

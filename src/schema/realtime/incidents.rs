@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::enums::{IncidentEvent, Severity};
-use super::types::Incident;
+use super::incident::Incident;
 use crate::accounts::service::Audience;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
@@ -196,7 +196,7 @@ impl IncidentReportObject {
 impl IncidentReportObject {
     /// The incident.
     async fn incident(&self) -> Incident {
-        Incident(Arc::clone(&self.0.incident))
+        Incident::of(Arc::clone(&self.0.incident))
     }
     /// When this report was made.
     async fn generated_at(&self) -> DateTime<Utc> {

@@ -1,7 +1,7 @@
 //! The realtime domain's part of the schema: subscriptions, notifications, incidents and announcements.
 
-mod announcement;
 mod enums;
+mod incident;
 mod incidents;
 mod types;
 
@@ -12,12 +12,12 @@ use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-pub use self::announcement::SecurityAnnouncement;
 pub use self::enums::{IncidentEvent, IncidentStatus, NotificationKind, Severity};
+pub use self::incident::{Incident, SecurityAnnouncement};
 pub use self::incidents::{
     DeclareIncidentInput, IncidentReportObject, IncidentScopeInput, UpdateIncidentInput,
 };
-pub use self::types::{Incident, Notification, NotificationConnection, notification_connection};
+pub use self::types::{Notification, NotificationConnection, notification_connection};
 use crate::broker::{Broker, BrokerEvent};
 use crate::error::{AppError, AppResult};
 use crate::graphql::viewer::{Role, RoleGuard, Viewer};
@@ -145,7 +145,7 @@ impl RealtimeQuery {
             rows,
             after.is_some(),
             more,
-            SecurityAnnouncement,
+            SecurityAnnouncement::of,
         ))
     }
 
@@ -162,7 +162,12 @@ impl RealtimeQuery {
     ) -> async_graphql::Result<Connection<String, Incident, EmptyFields, EmptyFields>> {
         let (first, after) = incident_page_args(first, after)?;
         let (rows, more) = service::incidents_page(pool(ctx), first, after, false).await?;
-        Ok(incident_connection(rows, after.is_some(), more, Incident))
+        Ok(incident_connection(
+            rows,
+            after.is_some(),
+            more,
+            Incident::of,
+        ))
     }
 
     /// The report on an incident for the supervisory authority: accounts affected, notified, delivered and
@@ -208,7 +213,7 @@ impl RealtimeMutation {
     ) -> async_graphql::Result<Incident> {
         let staff = staff_id(ctx)?;
         let row = service::declare_incident(pool(ctx), staff, input.into_declaration()?).await?;
-        Ok(Incident(Arc::new(row)))
+        Ok(Incident::of(Arc::new(row)))
     }
 
     /// Changes an open incident and tells every affected account what changed (staff only).
@@ -223,7 +228,7 @@ impl RealtimeMutation {
         let (changes, note) = input.into_changes();
         let row =
             service::update_incident(pool(ctx), staff, incident_id(&id)?, changes, &note).await?;
-        Ok(Incident(Arc::new(row)))
+        Ok(Incident::of(Arc::new(row)))
     }
 
     /// Resolves an incident and tells every affected account how it ended (staff only).
@@ -236,7 +241,7 @@ impl RealtimeMutation {
     ) -> async_graphql::Result<Incident> {
         let staff = staff_id(ctx)?;
         let row = service::resolve_incident(pool(ctx), staff, incident_id(&id)?, &note).await?;
-        Ok(Incident(Arc::new(row)))
+        Ok(Incident::of(Arc::new(row)))
     }
 }
 
@@ -261,7 +266,7 @@ pub async fn incident_node(ctx: &Context<'_>, id: i64) -> async_graphql::Result<
         .map(|s| (s.account_id, s.role >= Role::Staff));
     Ok(service::incident_for(pool(ctx), viewer, id)
         .await?
-        .map(|row| Incident(Arc::new(row))))
+        .map(|row| Incident::of(Arc::new(row))))
 }
 
 /// Resolves a `SecurityAnnouncement` global id (for everyone).
@@ -271,5 +276,5 @@ pub async fn announcement_node(
 ) -> async_graphql::Result<Option<SecurityAnnouncement>> {
     Ok(service::announcement(pool(ctx), id)
         .await?
-        .map(|row| SecurityAnnouncement(Arc::new(row))))
+        .map(|row| SecurityAnnouncement::of(Arc::new(row))))
 }

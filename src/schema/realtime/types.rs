@@ -1,16 +1,15 @@
-//! The realtime domain's GraphQL types: notifications, incidents and security announcements.
-
-use std::sync::Arc;
+//! The realtime domain's GraphQL types: notifications and their connection.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{ID, Object};
 
-use super::enums::{IncidentStatus, NotificationKind, Severity};
+use super::enums::NotificationKind;
 use chrono::{DateTime, Utc};
 
 use crate::graphql::ids;
-use crate::graphql::viewer::{Role, RoleGuard};
-use crate::realtime::model::{IncidentRow, Notice, NoticeKind};
+use crate::realtime::model::{Notice, NoticeKind};
+
+use super::incident::Incident;
 use crate::realtime::service;
 
 /// A notice to the signed-in account.
@@ -61,7 +60,7 @@ impl Notification {
     }
     /// The security incident it is about, for `SECURITY_INCIDENT` notices.
     async fn incident(&self) -> Option<Incident> {
-        self.0.incident.clone().map(Incident)
+        self.0.incident.clone().map(Incident::of)
     }
 }
 
@@ -81,91 +80,4 @@ pub fn notification_connection(
             .map(|n| Edge::new(service::cursor(n.row.id), Notification(n))),
     );
     connection
-}
-
-/// A security incident as the accounts it affects and staff see it: what happened, what data it involves, what
-/// it may cause, what was done, what to do, and whom to contact.
-pub struct Incident(pub Arc<IncidentRow>);
-
-/// A security incident as the accounts it affects and staff see it: what happened, what data it involves, what
-/// it may cause, what was done, what to do, and whom to contact. Staff also see whom it affects;
-/// its history is in `incidentReport`.
-#[Object]
-impl Incident {
-    /// Global id of this incident.
-    pub async fn id(&self) -> ID {
-        ids::encode("Incident", self.0.id)
-    }
-    /// Short title.
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    /// What happened, in a few sentences.
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    /// How serious it is.
-    async fn severity(&self) -> Severity {
-        self.0.severity
-    }
-    /// Where it stands.
-    async fn status(&self) -> IncidentStatus {
-        self.0.status
-    }
-    /// The categories of personal data involved (`phone`, `email`, `profile`, ...).
-    async fn data_categories(&self) -> Vec<String> {
-        self.0.categories()
-    }
-    /// What caused it.
-    async fn cause(&self) -> &str {
-        &self.0.cause
-    }
-    /// What it may lead to for the people affected.
-    async fn possible_harm(&self) -> &str {
-        &self.0.possible_harm
-    }
-    /// What the site has done about it.
-    async fn remedial_measures(&self) -> &str {
-        &self.0.remedial_measures
-    }
-    /// What the people affected can do to protect themselves.
-    async fn user_actions(&self) -> &str {
-        &self.0.user_actions
-    }
-    /// Whom to contact about it.
-    async fn contact(&self) -> &str {
-        &self.0.contact
-    }
-    /// When it was declared.
-    async fn declared_at(&self) -> DateTime<Utc> {
-        self.0.declared_at
-    }
-    /// When it last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// When it was resolved; null while it is not.
-    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.resolved_at
-    }
-    /// How it was resolved; null while it is not.
-    async fn resolution_note(&self) -> Option<&str> {
-        self.0.resolution_note.as_deref()
-    }
-    /// How many accounts it affects (staff only).
-    #[graphql(guard = "RoleGuard { min: Role::Staff }")]
-    async fn affected_count(&self) -> i64 {
-        self.0.affected_count
-    }
-    /// Who it affects, as declared: `{"all": true}`, `{"accountIds": [...]}` or `{"dataCategories": [...]}`
-    /// (staff only).
-    #[graphql(guard = "RoleGuard { min: Role::Staff }")]
-    async fn scope(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(self.0.scope.clone())
-    }
-    /// Whether it is published as a public security announcement (staff only).
-    #[graphql(guard = "RoleGuard { min: Role::Staff }")]
-    async fn announced(&self) -> bool {
-        self.0.announced
-    }
 }
