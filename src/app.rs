@@ -43,6 +43,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let erasure = crate::rights::erasure::start(
         state.pool.clone(),
         state.keys.clone(),
+        state.accounts.clock.clone(),
         state.config.privacy_job_interval,
         state.shutdown.clone(),
     );
@@ -53,6 +54,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.keys.clone(),
         state.config.clone(),
         state.broker.clone(),
+        state.accounts.clock.clone(),
         state.shutdown.clone(),
     );
     // Spent codes, ended sessions, delivered messages and old security events are removed when their

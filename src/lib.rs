@@ -2,7 +2,7 @@
 //!
 //! Data flows one way, down these floors: `cli` -> `app` -> `http` -> `state` -> `schema` (the graph) -> the
 //! domains (`rights` -> `accounts` -> `content` -> `privacy` -> `realtime`) -> the building blocks (`messaging` -> `graphql` ->
-//! `crypto` -> `broker` -> `backoff` -> `client` -> `error` -> `db` -> `telemetry` -> `config`). `tests/it/architecture.rs`
+//! `crypto` -> `broker` -> `backoff` -> `client` -> `clock` -> `error` -> `db` -> `telemetry` -> `config`). `tests/it/architecture.rs`
 //! holds the order and fails on an import that points up or sideways.
 
 pub mod accounts;
@@ -11,6 +11,7 @@ pub mod backoff;
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod content;
 pub mod crypto;

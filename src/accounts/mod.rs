@@ -25,6 +25,7 @@ pub mod tokens;
 use std::sync::Arc;
 
 use crate::client::ClientInfo;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DataKeys;
 use crate::db::Pool;
@@ -39,6 +40,8 @@ pub struct Accounts {
     pub config: Arc<Config>,
     /// The configured third-party sign-in providers.
     pub providers: oauth::Providers,
+    /// The clock deadlines read (the cooling-off period of a cancellation, export links).
+    pub clock: Clock,
 }
 
 impl Accounts {
@@ -52,6 +55,7 @@ impl Accounts {
             pool,
             keys,
             config,
+            clock: Clock::default(),
         })
     }
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+pub use crate::db::profile::ProfileText;
 use crate::db::schema::{accounts, profiles, security_events, sessions, third_party_bindings};
 
 /// Where an account stands (`accounts.status`).
@@ -80,6 +81,19 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The plain-text optional fields of this profile.
+    pub fn text(&self) -> ProfileText {
+        ProfileText {
+            avatar_url: self.avatar_url.clone(),
+            hometown: self.hometown.clone(),
+            signature: self.signature.clone(),
+            bio: self.bio.clone(),
+            education: self.education.clone(),
+            link: self.link.clone(),
+            equipment: self.equipment.clone(),
+        }
+    }
+
     pub fn is_private(&self, field: &str) -> bool {
         self.private_fields.iter().flatten().any(|f| f == field)
     }

@@ -6,6 +6,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::Accounts;
 use super::codes::{Purpose, normalize_email};
 use super::events::EventKind;
+use super::model::ProfileText;
 use super::store;
 use crate::client::ClientInfo;
 use crate::db::schema::{accounts, profiles};
@@ -30,14 +31,8 @@ pub const MAX_LABEL_CHARS: usize = 20;
 /// A profile change: `None` leaves a field as it is; `Some("")` clears it.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileChange {
-    pub avatar_url: Option<String>,
-    pub hometown: Option<String>,
-    pub signature: Option<String>,
-    pub bio: Option<String>,
-    pub education: Option<String>,
+    pub text: ProfileText,
     pub contact: Option<String>,
-    pub link: Option<String>,
-    pub equipment: Option<String>,
     pub labels: Option<Vec<String>>,
     pub city: Option<String>,
     pub occupation: Option<String>,
@@ -78,14 +73,14 @@ fn url(value: &Option<String>, field: &str) -> AppResult<Option<Option<String>>>
 impl Accounts {
     /// Applies a profile change in one transaction.
     pub async fn update_profile(&self, account_id: i64, change: ProfileChange) -> AppResult<()> {
-        let avatar = url(&change.avatar_url, "avatarUrl")?;
-        let link = url(&change.link, "link")?;
-        let hometown = text(&change.hometown, "hometown", 64)?;
-        let signature = text(&change.signature, "signature", 120)?;
-        let bio = text(&change.bio, "bio", 2000)?;
-        let education = text(&change.education, "education", 120)?;
+        let avatar = url(&change.text.avatar_url, "avatarUrl")?;
+        let link = url(&change.text.link, "link")?;
+        let hometown = text(&change.text.hometown, "hometown", 64)?;
+        let signature = text(&change.text.signature, "signature", 120)?;
+        let bio = text(&change.text.bio, "bio", 2000)?;
+        let education = text(&change.text.education, "education", 120)?;
         let contact = text(&change.contact, "contact", 120)?;
-        let equipment = text(&change.equipment, "equipment", 500)?;
+        let equipment = text(&change.text.equipment, "equipment", 500)?;
         let labels = match &change.labels {
             None => None,
             Some(list) => {

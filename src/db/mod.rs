@@ -3,6 +3,7 @@
 pub mod bootstrap;
 mod cached;
 pub mod migrations;
+pub mod profile;
 pub mod schema;
 mod text_enum;
 

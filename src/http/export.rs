@@ -28,7 +28,7 @@ pub async fn download(
         &id,
         params.get("expires").map(String::as_str),
         params.get("signature").map(String::as_str),
-        chrono::Utc::now(),
+        state.accounts.clock.now(),
     ) {
         Ok(export_id) => export_id,
         Err(LinkError::NotFound) => return not_found(),
@@ -52,7 +52,8 @@ pub async fn download(
             "sign in to download your data export",
         );
     };
-    match export_archive(&state.pool, &state.keys, export_id, account_id).await {
+    let now = state.accounts.clock.now();
+    match export_archive(&state.pool, &state.keys, export_id, account_id, now).await {
         Ok(archive) => attachment(export_id, archive),
         Err(ExportRefusal::NotFound) => not_found(),
         Err(ExportRefusal::Forbidden) => refusal(

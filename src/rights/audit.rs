@@ -9,6 +9,8 @@ use diesel::{ExpressionMethods, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::accounts::Accounts;
+use crate::accounts::model::ProfileText;
+use crate::accounts::profile::FIELDS;
 use crate::accounts::service::{EventKind, account_with_profile};
 use crate::client::ClientInfo;
 use crate::crypto::Column;
@@ -29,14 +31,8 @@ pub struct PersonalData {
     pub city: String,
     pub phone: Option<String>,
     pub email: Option<String>,
-    pub avatar_url: Option<String>,
-    pub hometown: Option<String>,
-    pub signature: Option<String>,
-    pub bio: Option<String>,
-    pub education: Option<String>,
+    pub text: ProfileText,
     pub contact: Option<String>,
-    pub link: Option<String>,
-    pub equipment: Option<String>,
     pub labels: Vec<String>,
     pub private_fields: Vec<String>,
     pub accessed_at: DateTime<Utc>,
@@ -45,23 +41,18 @@ pub struct PersonalData {
 impl PersonalData {
     /// The names of the fields that held a value, in the order the audit row lists them.
     fn fields_returned(&self) -> Vec<String> {
-        let optional = [
-            ("phone", self.phone.is_some()),
-            ("email", self.email.is_some()),
-            ("avatar_url", self.avatar_url.is_some()),
-            ("hometown", self.hometown.is_some()),
-            ("signature", self.signature.is_some()),
-            ("bio", self.bio.is_some()),
-            ("education", self.education.is_some()),
-            ("contact", self.contact.is_some()),
-            ("link", self.link.is_some()),
-            ("equipment", self.equipment.is_some()),
-            ("labels", !self.labels.is_empty()),
-        ];
+        let held = |field: &str| match field {
+            "phone" => self.phone.is_some(),
+            "email" => self.email.is_some(),
+            "contact" => self.contact.is_some(),
+            "labels" => !self.labels.is_empty(),
+            text => self.text.get(text).is_some_and(Option::is_some),
+        };
+        let optional = ["phone", "email"].iter().chain(FIELDS).filter(|f| held(f));
         ["username", "gender", "occupation", "city"]
-            .into_iter()
-            .chain(optional.into_iter().filter(|(_, set)| *set).map(|(f, _)| f))
-            .map(str::to_string)
+            .iter()
+            .chain(optional)
+            .map(|f| f.to_string())
             .collect()
     }
 }
@@ -138,13 +129,7 @@ pub async fn access_personal_data(
             gender: account.gender,
             occupation: account.occupation,
             city: account.city,
-            avatar_url: profile.avatar_url,
-            hometown: profile.hometown,
-            signature: profile.signature,
-            bio: profile.bio,
-            education: profile.education,
-            link: profile.link,
-            equipment: profile.equipment,
+            text: profile.text(),
             accessed_at: Utc::now(),
         };
         let fields = data.fields_returned();

@@ -116,7 +116,7 @@ pub async fn request_cancellation(
         if let Some(pending) = open_request(conn, account_id).await? {
             return Ok(pending);
         }
-        let now = Utc::now();
+        let now = a.clock.now();
         let scheduled_for = now + cooling_off;
         let row: Cancellation = diesel::insert_into(ac::table)
             .values((

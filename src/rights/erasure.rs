@@ -15,11 +15,13 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio_util::sync::CancellationToken;
 
 use super::cancellation::parse_content;
+use crate::clock::Clock;
 use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::db::schema::{
@@ -40,14 +42,14 @@ pub fn subject_pseudonym(keys: &DataKeys, account_id: i64) -> Vec<u8> {
 /// Erases every account whose cancellation is due (scheduled, not revoked, not yet erased), each in one
 /// transaction. Returns how many were erased; failures are recorded on their requests and logged, and do not
 /// stop the others.
-pub async fn run_due(pool: &Pool, keys: &DataKeys) -> AppResult<usize> {
+pub async fn run_due(pool: &Pool, keys: &DataKeys, now: DateTime<Utc>) -> AppResult<usize> {
     let mut tried: Vec<i64> = Vec::new();
     let mut erased = 0;
     loop {
         let due: Vec<i64> = {
             let mut conn = pool.get().await?;
             ac::table
-                .filter(ac::scheduled_for.le(diesel::dsl::now))
+                .filter(ac::scheduled_for.le(now))
                 .filter(ac::revoked_at.is_null())
                 .filter(ac::erased_at.is_null())
                 .filter(diesel::dsl::not(ac::id.eq_any(&tried)))
@@ -62,7 +64,7 @@ pub async fn run_due(pool: &Pool, keys: &DataKeys) -> AppResult<usize> {
         }
         for id in due {
             tried.push(id);
-            match erase_one(pool, keys, id).await {
+            match erase_one(pool, keys, id, now).await {
                 Ok(true) => erased += 1,
                 Ok(false) => {}
                 Err(e) => {
@@ -76,12 +78,12 @@ pub async fn run_due(pool: &Pool, keys: &DataKeys) -> AppResult<usize> {
 
 /// Claims one due request and carries it out in one transaction; false when it is no longer due (revoked,
 /// erased, or being erased by another gateway).
-async fn erase_one(pool: &Pool, keys: &DataKeys, id: i64) -> AppResult<bool> {
+async fn erase_one(pool: &Pool, keys: &DataKeys, id: i64, now: DateTime<Utc>) -> AppResult<bool> {
     let mut conn = pool.get().await?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let claimed: Option<(i64, String)> = ac::table
             .find(id)
-            .filter(ac::scheduled_for.le(diesel::dsl::now))
+            .filter(ac::scheduled_for.le(now))
             .filter(ac::revoked_at.is_null())
             .filter(ac::erased_at.is_null())
             .select((ac::account_id, ac::content))
@@ -154,6 +156,7 @@ async fn record_failure(pool: &Pool, id: i64, error: &AppError) -> AppResult<()>
 pub fn start(
     pool: Pool,
     keys: DataKeys,
+    clock: Clock,
     every: Duration,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -165,7 +168,7 @@ pub fn start(
                 _ = shutdown.cancelled() => return,
                 _ = ticks.tick() => {}
             }
-            match run_due(&pool, &keys).await {
+            match run_due(&pool, &keys, clock.now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(accounts = n, "erased cancelled accounts"),
                 Err(e) => {

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use archive::FORMAT;
 
 use crate::broker::{Broker, BrokerEvent, notify_sql};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::DataKeys;
 use crate::db::Pool;
@@ -180,6 +181,7 @@ pub async fn run_pending_exports(
     pool: &Pool,
     keys: &DataKeys,
     config: &Config,
+    clock: &Clock,
 ) -> AppResult<usize> {
     let ttl = chrono::Duration::from_std(config.export_link_ttl)
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("export_link_ttl")))?;
@@ -206,7 +208,7 @@ pub async fn run_pending_exports(
                 // claimed row, which stays locked until this transaction ends.
                 let attempt = conn
                     .transaction::<_, AppError, _>(async |conn| {
-                        let now = Utc::now();
+                        let now = clock.now();
                         let archive = archive::build(conn, keys, account_id, now).await?;
                         let bytes = serde_json::to_vec_pretty(&archive)
                             .map_err(|e| AppError::Internal(e.into()))?;
@@ -261,12 +263,12 @@ pub async fn run_pending_exports(
 }
 
 /// Drops the sealed archives of exports whose links have expired; returns how many.
-pub async fn purge_expired_exports(pool: &Pool) -> AppResult<usize> {
+pub async fn purge_expired_exports(pool: &Pool, now: DateTime<Utc>) -> AppResult<usize> {
     let mut conn = pool.get().await?;
     Ok(diesel::update(
         de::table
             .filter(de::status.eq(ExportState::Ready))
-            .filter(de::expires_at.le(diesel::dsl::now))
+            .filter(de::expires_at.le(now))
             .filter(de::archive_ciphertext.is_not_null()),
     )
     .set(de::archive_ciphertext.eq(None::<Vec<u8>>))
@@ -302,6 +304,7 @@ pub async fn archive_for(
     keys: &DataKeys,
     id: i64,
     account_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Vec<u8>, Refusal> {
     let mut conn = pool.get().await.map_err(AppError::from)?;
     let row: Option<(ExportRow, Option<Vec<u8>>)> = de::table
@@ -316,7 +319,7 @@ pub async fn archive_for(
     if row.account_id != account_id {
         return Err(Refusal::Forbidden);
     }
-    match (row.status_at(Utc::now()), sealed) {
+    match (row.status_at(now), sealed) {
         (ExportStatus::Ready, Some(sealed)) => keys
             .open(crate::crypto::Column::ExportArchive, id, &sealed)
             .map_err(|e| {
@@ -330,12 +333,17 @@ pub async fn archive_for(
 }
 
 /// One round of the export job: drop expired archives, then build what is pending.
-pub async fn sweep(pool: &Pool, keys: &DataKeys, config: &Config) -> AppResult<usize> {
-    let purged = purge_expired_exports(pool).await?;
+pub async fn sweep(
+    pool: &Pool,
+    keys: &DataKeys,
+    config: &Config,
+    clock: &Clock,
+) -> AppResult<usize> {
+    let purged = purge_expired_exports(pool, clock.now()).await?;
     if purged > 0 {
         tracing::debug!(purged, "dropped expired export archives");
     }
-    run_pending_exports(pool, keys, config).await
+    run_pending_exports(pool, keys, config, clock).await
 }
 
 /// Starts the export job: a sweep at once, then whenever an export is requested (on any instance) and every
@@ -345,6 +353,7 @@ pub fn start_job(
     keys: DataKeys,
     config: Arc<Config>,
     broker: Broker,
+    clock: Clock,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     // Subscribe before the first sweep, so a request made during it still wakes us.
@@ -352,7 +361,7 @@ pub fn start_job(
     tokio::spawn(async move {
         let mut listening = true;
         while !shutdown.is_cancelled() {
-            match sweep(&pool, &keys, &config).await {
+            match sweep(&pool, &keys, &config, &clock).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(exports = n, "data exports ready"),
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "data export sweep failed"),

@@ -19,20 +19,6 @@ fn registration(phone: &str, code: &str, username: &str) -> Value {
     } })
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = app.db.conn().await;
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
-}
-
 #[tokio::test]
 async fn register_then_read_me() {
     let app = TestApp::new().await;
@@ -167,15 +153,15 @@ async fn registration_refuses_bad_input_and_writes_nothing() {
         assert_eq!(code_of(&body), "BAD_USER_INPUT", "{key}={value}: {body}");
         assert_eq!(field(&body), expected_field, "{key}={value}: {body}");
     }
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM accounts").await, 0);
+    assert_eq!(app.count("SELECT count(*) AS n FROM accounts").await, 0);
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM consent_records").await,
+        app.count("SELECT count(*) AS n FROM consent_records").await,
         0
     );
     // The one wrong code counted an attempt but the code still works.
     let (_, ok) = app.graphql(REGISTER, base).await;
     assert!(ok["data"]["register"]["accessToken"].is_string(), "{ok}");
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM accounts").await, 1);
+    assert_eq!(app.count("SELECT count(*) AS n FROM accounts").await, 1);
 }
 
 /// Moves every code two minutes into the past, so the next request is not a too-early resend.

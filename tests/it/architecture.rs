@@ -32,6 +32,7 @@ const FLOORS: &[&str] = &[
     "broker",
     "backoff",
     "client",
+    "clock",
     "error",
     "db",
     "telemetry",

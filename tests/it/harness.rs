@@ -480,13 +480,8 @@ impl TestApp {
 
     /// Counts the rows `sql` (a `SELECT count(*) ...`) returns.
     pub async fn count(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
         let mut conn = self.db.conn().await;
-        let n: N = diesel::sql_query(format!("SELECT ({sql}) AS n"))
+        let n: Count = diesel::sql_query(format!("SELECT ({sql}) AS n"))
             .get_result(&mut conn)
             .await
             .unwrap();
@@ -518,4 +513,11 @@ pub fn field(body: &serde_json::Value) -> &str {
     body["errors"][0]["extensions"]["field"]
         .as_str()
         .unwrap_or("")
+}
+
+/// One number read by a raw query (`SELECT count(*) AS n ...`), for counts that need binds.
+#[derive(diesel::QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
 }

@@ -79,6 +79,7 @@ async fn a_rotation_keeps_every_lookup_and_a_reseal_lets_the_old_key_go() {
         &before.state.pool,
         &before.state.keys,
         &before.state.config,
+        &before.state.accounts.clock,
     )
     .await
     .unwrap();

@@ -210,22 +210,12 @@ async fn row(app: &TestApp, id: i64) -> Row {
     .unwrap()
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
+/// How many queued messages match `filter`.
 async fn count(app: &TestApp, filter: &str) -> i64 {
-    use diesel_async::RunQueryDsl;
-    let mut conn = app.db.conn().await;
-    let c: Count = diesel::sql_query(format!(
-        "SELECT count(*) AS n FROM outbox_messages WHERE {filter}"
+    app.count(&format!(
+        "SELECT count(*) FROM outbox_messages WHERE {filter}"
     ))
-    .get_result(&mut conn)
     .await
-    .unwrap();
-    c.n
 }
 
 /// Enqueues `msg` in a transaction of its own, which commits.

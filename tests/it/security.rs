@@ -39,19 +39,3 @@ mod origins;
 mod rate_limits;
 mod requests;
 mod tokens;
-
-use crate::harness::TestApp;
-
-/// `SELECT count(*) AS n ...` on the app's database.
-pub async fn count(app: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = app.db.conn().await;
-    diesel_async::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), &mut conn)
-        .await
-        .unwrap()
-        .n
-}

@@ -18,6 +18,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use super::{PartnerKind, PartnerPrincipal};
 use crate::crypto::{Column, DataKeys};
 use crate::db::Pool;
+use crate::db::profile::ProfileText;
 use crate::db::schema::{disclosures, partners, sessions};
 use crate::error::{AppError, AppResult};
 
@@ -36,13 +37,8 @@ pub struct SharedUser {
     pub gender: Option<String>,
     pub occupation: Option<String>,
     pub city: Option<String>,
-    pub avatar_url: Option<String>,
-    pub hometown: Option<String>,
-    pub signature: Option<String>,
-    pub bio: Option<String>,
-    pub education: Option<String>,
-    pub link: Option<String>,
-    pub equipment: Option<String>,
+    /// The plain-text profile fields the owner made public (`profile`); all `None` outside it.
+    pub text: ProfileText,
     pub labels: Option<Vec<String>>,
     pub devices: Option<Vec<SharedDevice>>,
 }
@@ -68,20 +64,8 @@ struct Row {
     occupation: String,
     #[diesel(sql_type = Text)]
     city: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    avatar_url: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    hometown: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    signature: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    bio: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    education: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    link: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    equipment: Option<String>,
+    #[diesel(embed)]
+    text: ProfileText,
     #[diesel(sql_type = Array<Nullable<Text>>)]
     labels: Vec<Option<String>>,
     #[diesel(sql_type = Array<Nullable<Text>>)]
@@ -227,13 +211,7 @@ pub async fn shared_users(
                 SharedUser {
                     pseudonymous_id: pseudonym(keys, principal.partner_id, r.id),
                     cursor: seal_cursor(keys, principal.partner_id, r.id),
-                    avatar_url: r.avatar_url.filter(|_| shows("avatar_url")),
-                    hometown: r.hometown.filter(|_| shows("hometown")),
-                    signature: r.signature.filter(|_| shows("signature")),
-                    bio: r.bio.filter(|_| shows("bio")),
-                    education: r.education.filter(|_| shows("education")),
-                    link: r.link.filter(|_| shows("link")),
-                    equipment: r.equipment.filter(|_| shows("equipment")),
+                    text: r.text.only(shows),
                     labels: shows("labels").then(|| r.labels.into_iter().flatten().collect()),
                     username: account.then_some(r.username),
                     gender: account.then_some(r.gender),

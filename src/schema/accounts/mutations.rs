@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::types::*;
 use super::{Me, accounts};
 use crate::accounts::codes::Purpose;
+use crate::accounts::model::ProfileText;
 use crate::accounts::profile::ProfileChange;
 use crate::accounts::sessions::SignedInTokens;
 use crate::accounts::signin::Registration;
@@ -257,14 +258,16 @@ impl AccountsMutation {
     ) -> async_graphql::Result<Me> {
         let s = signed_in(ctx)?;
         let change = ProfileChange {
-            avatar_url: input.avatar_url,
-            hometown: input.hometown,
-            signature: input.signature,
-            bio: input.bio,
-            education: input.education,
+            text: ProfileText {
+                avatar_url: input.avatar_url,
+                hometown: input.hometown,
+                signature: input.signature,
+                bio: input.bio,
+                education: input.education,
+                link: input.link,
+                equipment: input.equipment,
+            },
             contact: input.contact,
-            link: input.link,
-            equipment: input.equipment,
             labels: input.labels,
             city: input.city,
             occupation: input.occupation,

@@ -44,9 +44,10 @@ pub struct DataExport {
 }
 
 impl DataExport {
-    /// The export as its owner sees it now (the link is signed with `keys`).
-    pub fn new(row: ExportRow, keys: &DataKeys) -> DataExport {
-        let now = Utc::now();
+    /// The export as its owner sees it now (by the accounts' clock), its link signed with the request's keys.
+    pub fn new(row: ExportRow, ctx: &Context<'_>) -> DataExport {
+        let keys = ctx.data_unchecked::<DataKeys>();
+        let now = ctx.data_unchecked::<Accounts>().clock.now();
         DataExport {
             status: row.status_at(now),
             download_url: row.download_url(keys, now),
@@ -92,9 +93,8 @@ pub async fn data_exports(
     ctx: &Context<'_>,
     account_id: i64,
 ) -> async_graphql::Result<Vec<DataExport>> {
-    let keys = ctx.data_unchecked::<DataKeys>();
     let rows = service::recent_exports(pool(ctx), account_id).await?;
-    Ok(rows.into_iter().map(|r| DataExport::new(r, keys)).collect())
+    Ok(rows.into_iter().map(|r| DataExport::new(r, ctx)).collect())
 }
 
 /// Resolves a `DataExport` global id: only for the account that requested it.
@@ -103,7 +103,7 @@ pub async fn export_node(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Op
         return Ok(None);
     };
     let row = service::export_of(pool(ctx), signed_in.account_id, id).await?;
-    Ok(row.map(|r| DataExport::new(r, ctx.data_unchecked::<DataKeys>())))
+    Ok(row.map(|r| DataExport::new(r, ctx)))
 }
 
 #[derive(Default)]
@@ -117,7 +117,7 @@ impl DataRightsMutation {
     async fn request_data_export(&self, ctx: &Context<'_>) -> async_graphql::Result<DataExport> {
         let account_id = Viewer::from_ctx(ctx).require()?.account_id;
         let row = service::request_export(pool(ctx), account_id).await?;
-        Ok(DataExport::new(row, ctx.data_unchecked::<DataKeys>()))
+        Ok(DataExport::new(row, ctx))
     }
 
     /// Erases one optional profile field of the signed-in account: its value and its visibility setting go

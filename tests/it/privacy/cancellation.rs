@@ -68,14 +68,6 @@ async fn n(app: &TestApp, sql: &str) -> i64 {
         .n
 }
 
-async fn exec(app: &TestApp, sql: &str) {
-    let mut conn = app.db.conn().await;
-    diesel::sql_query(sql)
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
 async fn account(app: &TestApp, id: i64) -> AccountRow {
     let mut conn = app.db.conn().await;
     diesel::sql_query(
@@ -136,13 +128,12 @@ async fn cancel(app: &TestApp, token: &str, phone: &str, content: Option<&str>) 
     body["data"]["requestAccountCancellation"].clone()
 }
 
-fn short_cooling_off() -> impl FnOnce(&mut portico::config::Config) {
-    |c| c.cancellation_cooling_off = Duration::from_millis(300)
-}
-
-/// Waits until the short cooling-off period has passed.
-async fn cool_off() {
-    tokio::time::sleep(Duration::from_millis(400)).await;
+/// Lets the cooling-off period (15 days by default) pass, on the clock every deadline reads.
+fn cool_off(app: &TestApp) {
+    app.state
+        .accounts
+        .clock
+        .advance(app.state.config.cancellation_cooling_off + Duration::from_secs(1));
 }
 
 #[tokio::test]
@@ -286,11 +277,8 @@ async fn a_cancellation_needs_the_code_stays_single_and_can_be_revoked() {
     assert_eq!(body["data"]["revokeAccountCancellation"], false, "{body}");
 
     // A new request after a revoked one is a new row, with the content chosen this time.
-    exec(
-        &app,
-        "UPDATE verification_codes SET created_at = created_at - interval '2 minutes'",
-    )
-    .await;
+    app.sql("UPDATE verification_codes SET created_at = created_at - interval '2 minutes'")
+        .await;
     let later = cancel(&app, &token, phone, Some("ANONYMISE")).await;
     assert_ne!(later["id"], pending_id.as_str());
     assert_eq!(later["content"], "ANONYMISE");
@@ -299,7 +287,16 @@ async fn a_cancellation_needs_the_code_stays_single_and_can_be_revoked() {
         2
     );
     // Not yet due: the job leaves it alone.
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 0);
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     assert_eq!(account(&app, mei).await.status, "cancelling");
 }
 
@@ -335,18 +332,12 @@ async fn an_account_without_a_phone_confirms_by_email() {
     assert_ne!(last.data["purpose"], "cancel_account", "{last:?}");
 
     // An account without a phone (as made through WeChat, Weibo or QQ) gets the code by email.
-    exec(
-        &app,
-        &format!(
-            "UPDATE accounts SET phone_ciphertext = NULL, phone_index = NULL WHERE id = {fen}"
-        ),
-    )
+    app.sql(&format!(
+        "UPDATE accounts SET phone_ciphertext = NULL, phone_index = NULL WHERE id = {fen}"
+    ))
     .await;
-    exec(
-        &app,
-        "UPDATE verification_codes SET created_at = created_at - interval '2 minutes'",
-    )
-    .await;
+    app.sql("UPDATE verification_codes SET created_at = created_at - interval '2 minutes'")
+        .await;
     let code_by_email = app
         .code_for("EMAIL", "fen@example.com", "CANCEL_ACCOUNT")
         .await;
@@ -362,7 +353,7 @@ async fn an_account_without_a_phone_confirms_by_email() {
 
 #[tokio::test]
 async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
-    let app = TestApp::with_config(short_cooling_off()).await;
+    let app = TestApp::new().await;
     let phone = "+8613800138121";
     let (token, refresh) = app.register("qiao", phone).await;
     let (bob, _) = app.register("bob", "+8613800138122").await;
@@ -404,25 +395,17 @@ async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
         .as_str()
         .unwrap()
         .to_string();
-    exec(
-        &app,
-        &format!(
-            "INSERT INTO third_party_bindings (account_id, provider, subject, nickname) \
+    app.sql(&format!(
+        "INSERT INTO third_party_bindings (account_id, provider, subject, nickname) \
              VALUES ({qiao}, 'wechat', 'wx-qiao', 'Qiao by the lake')"
-        ),
-    )
+    ))
     .await;
-    exec(
-        &app,
-        &format!(
-            "INSERT INTO staff_access_log (staff_id, account_id, reason, fields) \
+    app.sql(&format!(
+        "INSERT INTO staff_access_log (staff_id, account_id, reason, fields) \
              VALUES ({bob_id}, {qiao}, 'customer service ticket 4411', ARRAY['phone'])"
-        ),
-    )
+    ))
     .await;
-    exec(
-        &app,
-        &format!(
+    app.sql(&format!(
             "WITH p AS (INSERT INTO partners (name, kind, contact, purposes, data_categories) \
                VALUES ('Lakeside Prints', 'business', 'ops@prints.example', ARRAY['partner-business'], ARRAY['city']) \
                RETURNING id) \
@@ -464,9 +447,27 @@ async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
 
     let pending = cancel(&app, &token, phone, None).await;
     assert_eq!(pending["content"], "DELETE");
-    cool_off().await;
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 1);
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 0);
+    cool_off(&app);
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        0
+    );
 
     // The tombstone: no phone, email, password, profile data or search document; a placeholder name.
     let row = account(&app, qiao).await;
@@ -629,7 +630,7 @@ async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
 
 #[tokio::test]
 async fn anonymised_works_stay_published_without_their_author() {
-    let app = TestApp::with_config(short_cooling_off()).await;
+    let app = TestApp::new().await;
     let phone = "+8613800138131";
     let (token, _) = app.register("yun", phone).await;
     let yun = id_of(&app, "yun").await;
@@ -639,8 +640,17 @@ async fn anonymised_works_stay_published_without_their_author() {
 
     let pending = cancel(&app, &token, phone, Some("ANONYMISE")).await;
     assert_eq!(pending["content"], "ANONYMISE");
-    cool_off().await;
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 1);
+    cool_off(&app);
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        1
+    );
     assert_eq!(account(&app, yun).await.status, "erased");
 
     let (_, body) = app
@@ -691,15 +701,24 @@ async fn anonymised_works_stay_published_without_their_author() {
 
 #[tokio::test]
 async fn a_revoked_cancellation_is_never_carried_out() {
-    let app = TestApp::with_config(short_cooling_off()).await;
+    let app = TestApp::new().await;
     let phone = "+8613800138141";
     let (token, _) = app.register("tao", phone).await;
     let tao = id_of(&app, "tao").await;
     cancel(&app, &token, phone, None).await;
     let (_, body) = app.graphql_as(&token, KEEP, json!({})).await;
     assert_eq!(body["data"]["revokeAccountCancellation"], true, "{body}");
-    cool_off().await;
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 0);
+    cool_off(&app);
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     let row = account(&app, tao).await;
     assert_eq!((row.status.as_str(), row.has_phone), ("active", true));
     let (_, body) = app.graphql_as(&token, ME, json!({})).await;
@@ -708,7 +727,7 @@ async fn a_revoked_cancellation_is_never_carried_out() {
 
 #[tokio::test]
 async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
-    let app = TestApp::with_config(short_cooling_off()).await;
+    let app = TestApp::new().await;
     let phone = "+8613800138151";
     let (token, _) = app.register("hui", phone).await;
     let (bob, _) = app.register("bob", "+8613800138152").await;
@@ -727,24 +746,29 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
     let consents_before = n(&app, &consents).await;
     assert!(consents_before >= 2);
     cancel(&app, &token, phone, None).await;
-    cool_off().await;
+    cool_off(&app);
 
     // A later step (the content domain's, after the accounts domain has done its part) fails.
-    exec(
-        &app,
+    app.sql(
         "CREATE FUNCTION refuse_collection_delete() RETURNS trigger LANGUAGE plpgsql AS $$ \
          BEGIN RAISE EXCEPTION 'collections are frozen for an audit'; END $$",
     )
     .await;
-    exec(
-        &app,
-        &format!(
-            "CREATE TRIGGER refuse_collection_delete BEFORE DELETE ON collections FOR EACH ROW \
+    app.sql(&format!(
+        "CREATE TRIGGER refuse_collection_delete BEFORE DELETE ON collections FOR EACH ROW \
              WHEN (OLD.account_id = {hui}) EXECUTE FUNCTION refuse_collection_delete()"
-        ),
-    )
+    ))
     .await;
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 0);
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        0
+    );
     let request = request_row(&app, hui).await;
     assert_eq!(request.attempts, 1);
     assert!(!request.erased);
@@ -785,8 +809,18 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
     let (_, body) = app.graphql_as(&token, ME, json!({})).await;
     assert_eq!(body["data"]["viewer"]["username"], "hui", "{body}");
 
-    exec(&app, "DROP TRIGGER refuse_collection_delete ON collections").await;
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 1);
+    app.sql("DROP TRIGGER refuse_collection_delete ON collections")
+        .await;
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        1
+    );
     let request = request_row(&app, hui).await;
     assert!(request.erased && request.last_error.is_none());
     let row = account(&app, hui).await;
@@ -806,7 +840,7 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
 
 #[tokio::test]
 async fn erased_accounts_are_in_no_audience_search_or_profile_lookup() {
-    let app = TestApp::with_config(short_cooling_off()).await;
+    let app = TestApp::new().await;
     let officer = app.staff("officer", "+8613800138161").await;
     let phone = "+8613800138162";
     let (token, _) = app.register("wen", phone).await;
@@ -827,8 +861,17 @@ async fn erased_accounts_are_in_no_audience_search_or_profile_lookup() {
         "{body}"
     );
 
-    cool_off().await;
-    assert_eq!(run_due(&app.state.pool, &app.state.keys).await.unwrap(), 1);
+    cool_off(&app);
+    assert_eq!(
+        run_due(
+            &app.state.pool,
+            &app.state.keys,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
+        1
+    );
     let incident_notices = n(
         &app,
         &format!(

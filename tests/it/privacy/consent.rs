@@ -29,18 +29,6 @@ const CONSENTS: &str =
     "{ viewer { needsReconsent consents { purpose granted policyVersion partner partnerName } } }";
 const POLICY: &str = "{ privacyPolicy { id version text purposes { key title description required dataCategories recipients } } }";
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let mut conn = app.db.conn().await;
-    let row: Count = diesel::sql_query(sql).get_result(&mut conn).await.unwrap();
-    row.n
-}
-
 /// The current policy's purposes, as publishing input.
 async fn catalogue(app: &TestApp) -> Vec<Value> {
     let (_, body) = app.graphql(POLICY, json!({})).await;
@@ -200,11 +188,11 @@ async fn publishing_needs_staff_and_valid_input_and_writes_nothing_when_refused(
         .await;
     assert_eq!(field(&empty_text), "text", "{empty_text}");
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM policy_versions").await,
+        app.count("SELECT count(*) AS n FROM policy_versions").await,
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM policy_purposes").await,
+        app.count("SELECT count(*) AS n FROM policy_purposes").await,
         14
     );
 }
@@ -262,9 +250,7 @@ async fn a_published_version_is_served_announced_and_attributed() {
         .await;
     assert_eq!(node["data"]["node"]["version"], "2026-12", "{node}");
     assert_eq!(
-        count(
-            &app,
-            &format!(
+        app.count(&format!(
                 "SELECT count(*) AS n FROM policy_versions WHERE version = '2026-12' AND published_by = {}",
                 account_id(&app, &staff)
             )
@@ -400,7 +386,7 @@ async fn grant_and_withdraw_as_the_clients_send_them() {
     );
 
     // Bad input names its field and records nothing.
-    let before = count(&app, "SELECT count(*) AS n FROM consent_records").await;
+    let before = app.count("SELECT count(*) AS n FROM consent_records").await;
     for (query, vars, f) in [
         (
             GRANT,
@@ -447,7 +433,7 @@ async fn grant_and_withdraw_as_the_clients_send_them() {
         );
     }
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM consent_records").await,
+        app.count("SELECT count(*) AS n FROM consent_records").await,
         before,
         "refused requests record nothing"
     );
@@ -522,9 +508,7 @@ async fn partner_purposes_are_consented_to_per_partner() {
     // The ledger as the partner read path reads it: the latest row per (account, purpose, partner).
     let me = account_id(&app, &member);
     let consenting = async |purpose: &str| -> i64 {
-        count(
-            &app,
-            &format!(
+        app.count(&format!(
                 "SELECT count(*) AS n FROM (SELECT DISTINCT ON (partner_id) partner_id, granted FROM consent_records \
                  WHERE account_id = {me} AND purpose = '{purpose}' AND partner_id IS NOT NULL \
                  ORDER BY partner_id, id DESC) latest WHERE granted"
@@ -719,7 +703,7 @@ async fn the_history_is_newest_first_paged_hashed_and_append_only() {
     assert!(!addr.windows(9).any(|w| w == b"127.0.0.1"));
 
     // Append-only: the database refuses deletes and changes.
-    let before = count(&app, "SELECT count(*) AS n FROM consent_records").await;
+    let before = app.count("SELECT count(*) AS n FROM consent_records").await;
     let delete = diesel::sql_query("DELETE FROM consent_records")
         .execute(&mut conn)
         .await;
@@ -734,7 +718,7 @@ async fn the_history_is_newest_first_paged_hashed_and_append_only() {
         .await;
     assert!(update.is_err(), "{update:?}");
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM consent_records").await,
+        app.count("SELECT count(*) AS n FROM consent_records").await,
         before
     );
     // And every answer adds to the history.
@@ -745,7 +729,7 @@ async fn the_history_is_newest_first_paged_hashed_and_append_only() {
     )
     .await;
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM consent_records").await,
+        app.count("SELECT count(*) AS n FROM consent_records").await,
         before + 1
     );
 }

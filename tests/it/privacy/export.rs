@@ -34,6 +34,7 @@ async fn run_job(app: &TestApp) -> usize {
         &app.state.pool,
         &app.state.keys,
         &app.state.config,
+        &app.state.accounts.clock,
     )
     .await
     .unwrap()
@@ -71,11 +72,6 @@ async fn ready_export(app: &TestApp, token: &str) -> Value {
     let export = data["viewer"]["dataExports"][0].clone();
     assert_eq!(export["status"], "READY", "{data}");
     export
-}
-
-async fn exec(app: &TestApp, sql: &str) {
-    let mut conn = app.db.conn().await;
-    diesel::sql_query(sql).execute(&mut conn).await.unwrap();
 }
 
 #[derive(diesel::QueryableByName)]
@@ -514,11 +510,17 @@ async fn links_open_only_when_signed_unexpired_and_presented_by_the_owner() {
 
 #[tokio::test]
 async fn expired_links_are_gone_and_their_archives_dropped() {
-    let app = TestApp::with_config(|c| c.export_link_ttl = Duration::from_secs(1)).await;
+    let app = TestApp::new().await;
     let (token, _) = app.register("yun", "+8613800138031").await;
     let export = ready_export(&app, &token).await;
     let url = export["downloadUrl"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The link lives 24 hours by default; let them pass.
+    let (status, _, _) = download(&app, &url, Some(&token)).await;
+    assert_eq!(status, 200, "the link works before it expires");
+    app.state
+        .accounts
+        .clock
+        .advance(app.state.config.export_link_ttl + Duration::from_secs(1));
 
     let (status, _, body) = download(&app, &url, Some(&token)).await;
     assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
@@ -530,9 +532,12 @@ async fn expired_links_are_gone_and_their_archives_dropped() {
 
     // The sweep drops the sealed archive of an expired export.
     assert_eq!(
-        portico::rights::export::purge_expired_exports(&app.state.pool)
-            .await
-            .unwrap(),
+        portico::rights::export::purge_expired_exports(
+            &app.state.pool,
+            app.state.accounts.clock.now()
+        )
+        .await
+        .unwrap(),
         1
     );
     #[derive(diesel::QueryableByName)]
@@ -562,11 +567,8 @@ async fn a_failing_export_is_retried_then_marked_failed() {
     )
     .await;
     // A sealed value that no key opens makes every attempt fail.
-    exec(
-        &app,
-        "UPDATE profiles SET contact_ciphertext = '\\x0101deadbeef'",
-    )
-    .await;
+    app.sql("UPDATE profiles SET contact_ciphertext = '\\x0101deadbeef'")
+        .await;
     ok(&app, &token, EXPORT, json!({})).await;
 
     #[derive(diesel::QueryableByName)]
@@ -628,6 +630,7 @@ async fn the_job_builds_an_export_as_soon_as_it_is_requested() {
         app.state.keys.clone(),
         app.state.config.clone(),
         app.state.broker.clone(),
+        app.state.accounts.clock.clone(),
         shutdown.clone(),
     );
     // Let the first sweep run and the job start waiting.

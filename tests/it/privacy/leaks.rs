@@ -144,6 +144,7 @@ async fn no_path_returns_another_users_email_or_phone() {
         &app.state.pool,
         &app.state.keys,
         &app.state.config,
+        &app.state.accounts.clock,
     )
     .await
     .unwrap();

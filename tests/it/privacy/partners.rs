@@ -9,7 +9,7 @@ use portico::graphql::ids;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{TestApp, code, field};
+use crate::harness::{Count, TestApp, code, field};
 
 const REGISTER: &str = "mutation($input: RegisterPartnerInput!) { registerPartner(input: $input) { id name kind contact purposes dataCategories registeredAt suspended } }";
 const ISSUE: &str = "mutation($p: ID!, $s: [String!]!, $l: String, $d: Int!) { issuePartnerToken(partner: $p, scopes: $s, label: $l, expiresInDays: $d) { id token expiresAt scopes label } }";
@@ -23,23 +23,6 @@ const REACH: &str =
 const DISCLOSURES: &str = "query Disclosures {
   viewer { disclosures(first: 50) { edges { node { recipient purpose dataCategories at } } } }
 }";
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-pub(super) async fn count(app: &TestApp, sql: &str) -> i64 {
-    let mut conn = app.db.conn().await;
-    let row: Count = diesel::sql_query(sql).get_result(&mut conn).await.unwrap();
-    row.n
-}
-
-pub(super) async fn exec(app: &TestApp, sql: &str) {
-    let mut conn = app.db.conn().await;
-    diesel::sql_query(sql).execute(&mut conn).await.unwrap();
-}
 
 /// Accounts inserted directly (registering through the API hashes a password per account, too slow for
 /// dozens): `n` female accounts named `<prefix><i>` in one city and occupation, each answering `purpose` (in
@@ -258,7 +241,7 @@ async fn the_registry_is_staff_only_checked_against_the_policy_and_public() {
         .graphql_as(&officer, REGISTER, json!({ "input": no_contact }))
         .await;
     assert_eq!(field(&body), "contact", "{body}");
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM partners").await, 1);
+    assert_eq!(app.count("SELECT count(*) AS n FROM partners").await, 1);
 
     // The registry is public: visitors list it and resolve a partner by its global id.
     let (_, body) = app
@@ -303,7 +286,7 @@ async fn the_registry_is_staff_only_checked_against_the_policy_and_public() {
         .await;
     assert_eq!(code(&body), "NOT_FOUND", "{body}");
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM partner_tokens").await,
+        app.count("SELECT count(*) AS n FROM partner_tokens").await,
         0
     );
 }
@@ -493,11 +476,8 @@ async fn a_partner_reads_only_consenting_users_and_only_consented_categories() {
     assert_eq!(seen[0]["dataCategories"], json!(["account", "profile"]));
     assert!(disclosures(&app, &carol).await.is_empty());
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) AS n FROM disclosures WHERE token_id IS NOT NULL"
-        )
-        .await,
+        app.count("SELECT count(*) AS n FROM disclosures WHERE token_id IS NOT NULL")
+            .await,
         3
     );
 }
@@ -665,18 +645,15 @@ async fn scopes_and_token_states_are_enforced() {
     );
     let (_, body) = app.graphql_as(&ptk, REACH, json!({ "by": "CITY" })).await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
-    exec(&app, "UPDATE partner_tokens SET scopes = '{}' WHERE partner_id = (SELECT id FROM partners WHERE name = 'Acme Jobs')").await;
+    app.sql("UPDATE partner_tokens SET scopes = '{}' WHERE partner_id = (SELECT id FROM partners WHERE name = 'Acme Jobs')").await;
     let (_, body) = app.graphql_as(&ptk, USERS, json!({})).await;
     assert_eq!(
         code(&body),
         "FORBIDDEN",
         "a token without the purpose in scope: {body}"
     );
-    exec(
-        &app,
-        "UPDATE partner_tokens SET scopes = '{partner-business}'",
-    )
-    .await;
+    app.sql("UPDATE partner_tokens SET scopes = '{partner-business}'")
+        .await;
     let (users, _) = read_users(&app, &ptk).await;
     assert_eq!(users.len(), 1);
     // A partner token is not a member: it has no viewer and may not act as one.
@@ -687,22 +664,16 @@ async fn scopes_and_token_states_are_enforced() {
     // Unknown, revoked, expired tokens and suspended partners: 401 UNAUTHENTICATED, like a bad access token.
     let (status, body) = app.graphql_as("ptk_unknown", USERS, json!({})).await;
     assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
-    exec(
-        &app,
-        "UPDATE partners SET suspended_at = now() WHERE name = 'Acme Jobs'",
-    )
-    .await;
+    app.sql("UPDATE partners SET suspended_at = now() WHERE name = 'Acme Jobs'")
+        .await;
     let (status, body) = app.graphql_as(&ptk, USERS, json!({})).await;
     assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
-    exec(&app, "UPDATE partners SET suspended_at = NULL").await;
-    exec(&app, "UPDATE partner_tokens SET expires_at = now() - interval '1 second' WHERE label = 'integration' AND 'partner-business' = ANY (scopes)").await;
+    app.sql("UPDATE partners SET suspended_at = NULL").await;
+    app.sql("UPDATE partner_tokens SET expires_at = now() - interval '1 second' WHERE label = 'integration' AND 'partner-business' = ANY (scopes)").await;
     let (status, body) = app.graphql_as(&ptk, USERS, json!({})).await;
     assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
-    exec(
-        &app,
-        "UPDATE partner_tokens SET expires_at = now() + interval '1 day'",
-    )
-    .await;
+    app.sql("UPDATE partner_tokens SET expires_at = now() + interval '1 day'")
+        .await;
     let (status, _) = app.graphql_as(&ptk, USERS, json!({})).await;
     assert_eq!(status, 200);
 
@@ -805,8 +776,5 @@ async fn advertisers_get_reach_in_groups_of_at_least_k() {
         "{body}"
     );
     // Aggregates are not disclosures of anyone.
-    assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM disclosures").await,
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM disclosures").await, 0);
 }

@@ -2,12 +2,11 @@
 //! and writes an audit row (plus a security event and a notice) the owner sees in `Me.staffAccesses`;
 //! refused attempts log nothing, and no other path shows staff another member's phone or email.
 
-use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use portico::graphql::ids;
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, code, field};
+use crate::harness::{Count, TestApp, code, field};
 
 const ACCESS: &str = "mutation AccessPersonalData($accountId: ID!, $reason: String!) { \
     accessPersonalData(accountId: $accountId, reason: $reason) { \
@@ -20,12 +19,6 @@ const DIGITS: &str = "13600136001";
 const MASKED: &str = "136****6001";
 const EMAIL: &str = "xiaoyu.secret@example.org";
 const CONTACT: &str = "studio phone 0571-555-0101";
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 async fn logged(app: &TestApp) -> i64 {
     let mut conn = app.db.conn().await;

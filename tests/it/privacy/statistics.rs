@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::partners::{Bulk, bulk, exec};
+use super::partners::{Bulk, bulk};
 use crate::harness::{TestApp, code, field};
 
 const SIGN_UPS: &str = "query($by: [StatisticDimension!]!) { privacyStatistics { k signUps(by: $by) { groups { keys count } suppressedGroups suppressedCount } } }";
@@ -157,28 +157,17 @@ async fn views_by_category_are_suppressed_below_k() {
             .await;
         assert!(body["errors"].is_null(), "{body}");
     }
-    exec(&app, "UPDATE works SET view_count = 7 WHERE title = 'Lake'").await;
-    exec(
-        &app,
-        "UPDATE works SET view_count = 8 WHERE title = 'Hills'",
-    )
-    .await;
-    exec(
-        &app,
-        "UPDATE works SET view_count = 4 WHERE title = 'Street'",
-    )
-    .await;
+    app.sql("UPDATE works SET view_count = 7 WHERE title = 'Lake'")
+        .await;
+    app.sql("UPDATE works SET view_count = 8 WHERE title = 'Hills'")
+        .await;
+    app.sql("UPDATE works SET view_count = 4 WHERE title = 'Street'")
+        .await;
     // Drafts and deleted works do not count.
-    exec(
-        &app,
-        "UPDATE works SET view_count = 50 WHERE title = 'Sketch'",
-    )
-    .await;
-    exec(
-        &app,
-        "UPDATE works SET view_count = 50, deleted_at = now() WHERE title = 'Gone'",
-    )
-    .await;
+    app.sql("UPDATE works SET view_count = 50 WHERE title = 'Sketch'")
+        .await;
+    app.sql("UPDATE works SET view_count = 50, deleted_at = now() WHERE title = 'Gone'")
+        .await;
 
     let (_, body) = app.graphql_as(&officer, VIEWS, json!({})).await;
     assert_eq!(

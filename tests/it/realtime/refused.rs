@@ -1,25 +1,11 @@
 //! Refused input: subscriptions without an account or with a bad token or cursor, and incidents staff may not
 //! declare as asked.
 
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use portico::graphql::ids;
 use serde_json::{Value, json};
 
 use super::{Client, DECLARE, account_of, code, incident_input, notice_id, post, staff};
 use crate::harness::TestApp;
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let mut conn = app.db.conn().await;
-    let row: Count = diesel::sql_query(sql).get_result(&mut conn).await.unwrap();
-    row.n
-}
 
 #[tokio::test]
 async fn subscriptions_refuse_visitors_bad_tokens_and_malformed_cursors() {
@@ -121,13 +107,10 @@ async fn bad_incident_input_is_refused_and_writes_nothing() {
         .graphql_as(&officer, DECLARE, json!({ "input": blank }))
         .await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM incidents").await, 0);
+    assert_eq!(app.count("SELECT count(*) AS n FROM incidents").await, 0);
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) AS n FROM notifications WHERE kind = 'security_incident'"
-        )
-        .await,
+        app.count("SELECT count(*) AS n FROM notifications WHERE kind = 'security_incident'")
+            .await,
         0
     );
 

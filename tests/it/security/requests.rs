@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use super::client::{Said, raw_http, ws_acked, ws_next};
-use super::count;
 use crate::harness::{TestApp, code, json_body};
 
 /// A mutation with a visible side effect: it writes one `verification_codes` row.
@@ -58,15 +57,11 @@ async fn mutations_over_get_are_refused_and_change_nothing() {
         .request(get(&mixed, Some("Q"), "application/json"))
         .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        count(&app, CODES).await,
-        0,
-        "a refused mutation wrote a row"
-    );
+    assert_eq!(app.count(CODES).await, 0, "a refused mutation wrote a row");
     // Control: the same mutation over a JSON POST does write.
     let (status, body) = app.graphql(&mutation, json!({})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(count(&app, CODES).await, 1);
+    assert_eq!(app.count(CODES).await, 1);
 }
 
 #[tokio::test]
@@ -74,7 +69,7 @@ async fn mutations_through_simple_cross_site_posts_are_refused() {
     let app = TestApp::new().await;
     let (token, _) = app.register("csrf", "+8613900139001").await;
     let cookie = format!("__Host-portico-access={token}");
-    let before = count(&app, CODES).await;
+    let before = app.count(CODES).await;
     let json_body_text = json!({ "query": code_request("+8613900139002") }).to_string();
     let logout = json!({ "query": "mutation { logout }" }).to_string();
     let form = serde_urlencoded::to_string([("query", code_request("+8613900139002"))]).unwrap();
@@ -109,7 +104,7 @@ async fn mutations_through_simple_cross_site_posts_are_refused() {
         assert!(answer.get("data").is_none(), "{answer}");
     }
     assert_eq!(
-        count(&app, CODES).await,
+        app.count(CODES).await,
         before,
         "a forged mutation wrote a row"
     );
@@ -148,7 +143,7 @@ async fn a_batch_of_100_operations_is_refused_whole() {
             .contains("turned off"),
         "{body}"
     );
-    assert_eq!(count(&app, CODES).await, 0);
+    assert_eq!(app.count(CODES).await, 0);
 
     // Batching on with a limit of 10: a batch of 100 is refused before any item runs.
     let app = TestApp::with_config(|c| c.limits.max_batch = 10).await;
@@ -163,13 +158,13 @@ async fn a_batch_of_100_operations_is_refused_whole() {
             .contains("at most 10"),
         "{body}"
     );
-    assert_eq!(count(&app, CODES).await, 0, "part of a refused batch ran");
+    assert_eq!(app.count(CODES).await, 0, "part of a refused batch ran");
     // Control: a batch within the limit runs every item.
     let res = app.request(batch(phones(10))).await;
     assert_eq!(res.status(), 200);
     let body = json_body(res).await;
     assert_eq!(body.as_array().map(Vec::len), Some(10), "{body}");
-    assert_eq!(count(&app, CODES).await, 10);
+    assert_eq!(app.count(CODES).await, 10);
 }
 
 #[tokio::test]
