@@ -48,8 +48,6 @@ pub fn decode(order: Order, cursor: &str) -> Result<Cursor, AppError> {
     })
 }
 
-pub use crate::graphql::page_size;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,10 +16,7 @@ use crate::db::Pool;
 use crate::db::schema::partners;
 use crate::error::{AppError, AppResult};
 
-pub use access::{
-    Disclosure, PAGE_DEFAULT, PAGE_MAX, SharedDevice, SharedUser, disclosures_page, page_size,
-    shared_users,
-};
+pub use access::{Disclosure, SharedDevice, SharedUser, disclosures_page, shared_users};
 pub use tokens::{
     IssuedToken, MAX_TOKEN_DAYS, PartnerPrincipal, TokenRow, authenticate, issue_token,
     revoke_token, tokens_of,

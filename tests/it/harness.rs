@@ -478,6 +478,17 @@ impl TestApp {
         diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
 
+    /// Runs the erasure job once, at the time of the clock every deadline reads; how many accounts it erased.
+    pub async fn erase_due(&self) -> usize {
+        portico::rights::erasure::run_due(
+            &self.state.pool,
+            &self.state.keys,
+            self.state.accounts.clock.now(),
+        )
+        .await
+        .unwrap()
+    }
+
     /// Counts the rows `sql` (a `SELECT count(*) ...`) returns.
     pub async fn count(&self, sql: &str) -> i64 {
         let mut conn = self.db.conn().await;

@@ -136,16 +136,7 @@ async fn erasure_removes_the_accounts_queued_messages() {
     );
     app.sql("UPDATE account_cancellations SET scheduled_for = now() - interval '1 second'")
         .await;
-    assert_eq!(
-        portico::rights::erasure::run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        1
-    );
+    assert_eq!(app.erase_due().await, 1);
     assert!(
         app.last_message_to(MEI).await.is_none(),
         "messages to the erased phone are gone"

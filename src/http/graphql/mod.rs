@@ -64,9 +64,9 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     best.map(|(_, m)| m)
 }
 
-/// An error answered before or instead of execution.
+/// An error answered before or instead of execution (the response of [`run::Answer::refusal`]).
 fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    json_response(media, status, error_json(code, message))
+    run::Answer::refusal(media, status, code, message).res
 }
 
 /// `{"errors": [{"message": …, "extensions": {"code": …}}]}`.

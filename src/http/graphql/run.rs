@@ -35,7 +35,12 @@ pub(super) struct Answer {
 
 impl Answer {
     /// An error answered before or instead of execution.
-    fn refusal(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Answer {
+    pub(super) fn refusal(
+        media: MediaType,
+        status: StatusCode,
+        code: ErrorCode,
+        message: &str,
+    ) -> Answer {
         let body = error_json(code, message);
         Answer {
             res: json_response(media, status, body.clone()),

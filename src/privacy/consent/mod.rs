@@ -349,9 +349,7 @@ pub async fn grant_consents(
                 user_agent_hash: ua.clone(),
             })
             .collect();
-        let ids = store::append_consents(conn, &rows).await?;
-        let states = store::records_by_ids(conn, &ids).await?;
-        Ok(states.into_iter().map(ConsentState::from).collect())
+        append(conn, &rows).await
     })
     .await
 }
@@ -430,11 +428,19 @@ pub async fn withdraw_consents(
                 }
             }
         }
-        let ids = store::append_consents(conn, &rows).await?;
-        let states = store::records_by_ids(conn, &ids).await?;
-        Ok(states.into_iter().map(ConsentState::from).collect())
+        append(conn, &rows).await
     })
     .await
+}
+
+/// Appends `rows` to the ledger, on the caller's transaction, and returns the states they record.
+async fn append(
+    conn: &mut diesel_async::AsyncPgConnection,
+    rows: &[NewConsentRecord],
+) -> AppResult<Vec<ConsentState>> {
+    let ids = store::append_consents(conn, rows).await?;
+    let states = store::records_by_ids(conn, &ids).await?;
+    Ok(states.into_iter().map(ConsentState::from).collect())
 }
 
 /// One page of an account's consent ledger, newest first: up to `first` records older than the record

@@ -22,10 +22,6 @@ use crate::db::profile::ProfileText;
 use crate::db::schema::{disclosures, partners, sessions};
 use crate::error::{AppError, AppResult};
 
-pub use crate::graphql::{PAGE_DEFAULT, PAGE_MAX};
-
-pub use crate::graphql::page_size;
-
 /// One account as a partner sees it: `None` for every field outside the partner's data categories.
 #[derive(Debug, Clone)]
 pub struct SharedUser {
@@ -367,12 +363,5 @@ mod tests {
             readable_purpose(&ads),
             Err(AppError::Forbidden(_))
         ));
-    }
-
-    #[test]
-    fn page_sizes() {
-        assert_eq!(page_size(None).unwrap(), PAGE_DEFAULT);
-        assert_eq!(page_size(Some(100)).unwrap(), 100);
-        assert!(page_size(Some(101)).is_err() && page_size(Some(-1)).is_err());
     }
 }

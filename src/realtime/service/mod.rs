@@ -80,11 +80,6 @@ pub fn parse_cursor(cursor: &str, field: &str) -> AppResult<i64> {
     Ok(id)
 }
 
-/// The page size of a connection (see [`crate::graphql::page_size`]).
-pub fn page_size(first: Option<i32>) -> AppResult<usize> {
-    Ok(crate::graphql::page_size(first)? as usize)
-}
-
 /// Attaches the incidents notices mention (one query for all of them); keeps the order of `rows`.
 pub async fn with_incidents(
     conn: &mut AsyncPgConnection,

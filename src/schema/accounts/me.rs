@@ -256,7 +256,7 @@ impl Me {
         after: Option<String>,
         unacknowledged_only: Option<bool>,
     ) -> async_graphql::Result<crate::schema::realtime::NotificationConnection> {
-        let first = realtime::service::page_size(first)?;
+        let first = crate::graphql::page_size(first)? as usize;
         let after = after
             .map(|c| realtime::service::parse_cursor(&c, "after"))
             .transpose()?;

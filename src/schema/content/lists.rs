@@ -92,7 +92,7 @@ pub async fn works(
     filter: WorkFilter,
 ) -> AppResult<WorkConnection> {
     let order: Order = order.into();
-    let limit = cursor::page_size(first)?;
+    let limit = crate::graphql::page_size(first)?;
     let after = after.map(|c| cursor::decode(order, &c)).transpose()?;
     let mut conn = pool(ctx).get().await?;
     let mut rows = store::list_works(&mut conn, order, &filter, after, limit + 1).await?;
@@ -116,7 +116,7 @@ pub async fn articles(
     author_id: Option<i64>,
     tag: Option<String>,
 ) -> AppResult<ArticleConnection> {
-    let limit = cursor::page_size(first)?;
+    let limit = crate::graphql::page_size(first)?;
     let after = after
         .map(|c| cursor::decode(Order::Newest, &c))
         .transpose()?;
@@ -146,7 +146,7 @@ pub async fn collections(
     first: Option<i32>,
     after: Option<String>,
 ) -> AppResult<WorkConnection> {
-    let limit = cursor::page_size(first)?;
+    let limit = crate::graphql::page_size(first)?;
     let after = after
         .map(|c| cursor::decode(Order::Newest, &c))
         .transpose()?;

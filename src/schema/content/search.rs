@@ -8,7 +8,6 @@ use async_graphql::{Context, Object, Union};
 
 use super::work::{ArticleNode, WorkNode};
 use crate::accounts::loaders::Users;
-use crate::content::cursor;
 use crate::content::loaders::{Articles, Works};
 use crate::content::search::{self, Hit, HitKind};
 use crate::error::{AppError, AppResult};
@@ -59,7 +58,7 @@ async fn search_page(
     after: Option<String>,
 ) -> AppResult<SearchConnection> {
     let tsquery = search::prepare(query)?;
-    let limit = cursor::page_size(first)?;
+    let limit = crate::graphql::page_size(first)?;
     let after = after
         .map(|c| search::decode_cursor(&tsquery, &c))
         .transpose()?;

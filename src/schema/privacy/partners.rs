@@ -270,7 +270,7 @@ impl PartnerAccess {
         #[graphql(desc = "At most 100; 20 when absent.")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<PartnerUserConnection> {
-        let first = partners::page_size(first)?;
+        let first = crate::graphql::page_size(first)?;
         let keys = ctx.data_unchecked::<DataKeys>();
         let (users, more) =
             partners::shared_users(pool(ctx), keys, &self.0, first, after.as_deref()).await?;
@@ -321,7 +321,7 @@ pub async fn disclosures(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<DisclosureConnection> {
-    let first = partners::page_size(first)?;
+    let first = crate::graphql::page_size(first)?;
     let before = after
         .as_deref()
         .map(|c| ids::decode_i64(c, "DisclosureCursor", "after"))

@@ -88,7 +88,7 @@ fn incident_page_args(
     first: Option<i32>,
     after: Option<String>,
 ) -> AppResult<(usize, Option<i64>)> {
-    let first = service::page_size(first)?;
+    let first = crate::graphql::page_size(first)? as usize;
     let after = match after {
         None => None,
         Some(cursor) => match ids::decode(&cursor) {

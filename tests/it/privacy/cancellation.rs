@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel_async::RunQueryDsl;
-use portico::rights::erasure::run_due;
 use serde_json::{Value, json};
 
 use crate::harness::{STRONG_PASSWORD, TestApp, code};
@@ -287,16 +286,7 @@ async fn a_cancellation_needs_the_code_stays_single_and_can_be_revoked() {
         2
     );
     // Not yet due: the job leaves it alone.
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        0
-    );
+    assert_eq!(app.erase_due().await, 0);
     assert_eq!(account(&app, mei).await.status, "cancelling");
 }
 
@@ -448,26 +438,8 @@ async fn erasure_after_the_cooling_off_period_leaves_nothing_personal() {
     let pending = cancel(&app, &token, phone, None).await;
     assert_eq!(pending["content"], "DELETE");
     cool_off(&app);
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        1
-    );
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        0
-    );
+    assert_eq!(app.erase_due().await, 1);
+    assert_eq!(app.erase_due().await, 0);
 
     // The tombstone: no phone, email, password, profile data or search document; a placeholder name.
     let row = account(&app, qiao).await;
@@ -641,16 +613,7 @@ async fn anonymised_works_stay_published_without_their_author() {
     let pending = cancel(&app, &token, phone, Some("ANONYMISE")).await;
     assert_eq!(pending["content"], "ANONYMISE");
     cool_off(&app);
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        1
-    );
+    assert_eq!(app.erase_due().await, 1);
     assert_eq!(account(&app, yun).await.status, "erased");
 
     let (_, body) = app
@@ -709,16 +672,7 @@ async fn a_revoked_cancellation_is_never_carried_out() {
     let (_, body) = app.graphql_as(&token, KEEP, json!({})).await;
     assert_eq!(body["data"]["revokeAccountCancellation"], true, "{body}");
     cool_off(&app);
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        0
-    );
+    assert_eq!(app.erase_due().await, 0);
     let row = account(&app, tao).await;
     assert_eq!((row.status.as_str(), row.has_phone), ("active", true));
     let (_, body) = app.graphql_as(&token, ME, json!({})).await;
@@ -759,16 +713,7 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
              WHEN (OLD.account_id = {hui}) EXECUTE FUNCTION refuse_collection_delete()"
     ))
     .await;
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        0
-    );
+    assert_eq!(app.erase_due().await, 0);
     let request = request_row(&app, hui).await;
     assert_eq!(request.attempts, 1);
     assert!(!request.erased);
@@ -811,16 +756,7 @@ async fn a_failure_midway_changes_nothing_and_the_next_run_finishes() {
 
     app.sql("DROP TRIGGER refuse_collection_delete ON collections")
         .await;
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        1
-    );
+    assert_eq!(app.erase_due().await, 1);
     let request = request_row(&app, hui).await;
     assert!(request.erased && request.last_error.is_none());
     let row = account(&app, hui).await;
@@ -862,16 +798,7 @@ async fn erased_accounts_are_in_no_audience_search_or_profile_lookup() {
     );
 
     cool_off(&app);
-    assert_eq!(
-        run_due(
-            &app.state.pool,
-            &app.state.keys,
-            app.state.accounts.clock.now()
-        )
-        .await
-        .unwrap(),
-        1
-    );
+    assert_eq!(app.erase_due().await, 1);
     let incident_notices = n(
         &app,
         &format!(
