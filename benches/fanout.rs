@@ -207,7 +207,7 @@ fn declaration() -> Declaration<Audience> {
         content: IncidentContent {
             title: "Fan-out bench".into(),
             description: "A drill: one notice to every account.".into(),
-            severity: "low".into(),
+            severity: portico::realtime::model::Severity::Low,
             data_categories: vec!["account".into()],
             cause: "A benchmark.".into(),
             possible_harm: "None.".into(),

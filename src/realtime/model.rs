@@ -178,11 +178,11 @@ impl IncidentRow {
 }
 
 /// What an incident notice says, as staff wrote it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IncidentContent {
     pub title: String,
     pub description: String,
-    pub severity: String,
+    pub severity: Severity,
     pub data_categories: Vec<String>,
     pub cause: String,
     pub possible_harm: String,
@@ -196,7 +196,7 @@ pub struct IncidentContent {
 pub struct IncidentChanges {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     pub data_categories: Option<Vec<String>>,
     pub cause: Option<String>,
     pub possible_harm: Option<String>,

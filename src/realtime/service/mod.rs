@@ -4,7 +4,6 @@
 mod checks;
 mod incidents;
 
-pub use checks::SEVERITIES;
 pub use incidents::*;
 
 use std::collections::HashMap;

@@ -6,7 +6,9 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{incident_updates as iu, incidents as i};
-use crate::realtime::model::{IncidentChanges, IncidentContent, IncidentRow, StageFigures};
+use crate::realtime::model::{
+    IncidentChanges, IncidentContent, IncidentRow, Severity, StageFigures,
+};
 
 fn array(values: &[String]) -> Vec<Option<String>> {
     values.iter().cloned().map(Some).collect()
@@ -24,7 +26,7 @@ pub async fn insert_incident(
         .values((
             i::title.eq(&content.title),
             i::description.eq(&content.description),
-            i::severity.eq(&content.severity),
+            i::severity.eq(content.severity),
             i::data_categories.eq(array(&content.data_categories)),
             i::cause.eq(&content.cause),
             i::possible_harm.eq(&content.possible_harm),
@@ -164,7 +166,7 @@ pub async fn incidents_by_ids(
 struct Changeset<'a> {
     title: Option<&'a str>,
     description: Option<&'a str>,
-    severity: Option<&'a str>,
+    severity: Option<Severity>,
     data_categories: Option<Vec<Option<String>>>,
     cause: Option<&'a str>,
     possible_harm: Option<&'a str>,
@@ -185,7 +187,7 @@ pub async fn update_incident(
     let changeset = Changeset {
         title: changes.title.as_deref(),
         description: changes.description.as_deref(),
-        severity: changes.severity.as_deref(),
+        severity: changes.severity,
         data_categories: changes.data_categories.as_deref().map(array),
         cause: changes.cause.as_deref(),
         possible_harm: changes.possible_harm.as_deref(),

@@ -123,7 +123,7 @@ impl DeclareIncidentInput {
             content: IncidentContent {
                 title: self.title,
                 description: self.description,
-                severity: self.severity.as_str().to_string(),
+                severity: self.severity,
                 data_categories: self.data_categories,
                 cause: self.cause,
                 possible_harm: self.possible_harm,
@@ -140,7 +140,7 @@ impl UpdateIncidentInput {
         let changes = IncidentChanges {
             title: self.title,
             description: self.description,
-            severity: self.severity.map(|s| s.as_str().to_string()),
+            severity: self.severity,
             data_categories: self.data_categories,
             cause: self.cause,
             possible_harm: self.possible_harm,
