@@ -199,9 +199,7 @@ async fn policy_categories(
     conn: &mut AsyncPgConnection,
     purposes: &[String],
 ) -> AppResult<Vec<String>> {
-    let current = store::current_version(conn)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))?;
+    let current = super::policy::in_force(conn).await?;
     let catalogue = store::purposes_of(conn, current.id).await?;
     let mut allowed = Vec::new();
     for purpose in purposes {

@@ -169,6 +169,16 @@ fn version_notice(
     }
 }
 
+/// The policy version in force, on the caller's connection; a gateway without one is misconfigured (every
+/// database gets version 1 when it is migrated).
+pub(super) async fn in_force(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> AppResult<PolicyVersion> {
+    store::current_version(conn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))
+}
+
 /// Publishes a new version in one transaction (the version row, naming who published it, and its purposes)
 /// and announces it on the broker when the transaction commits. A version name already taken is refused.
 pub async fn publish_policy_version(

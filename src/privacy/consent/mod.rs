@@ -69,9 +69,7 @@ pub async fn check_registration_consents(
     consents: &[String],
 ) -> AppResult<ConsentPlan> {
     let mut conn = pool.get().await?;
-    let current = store::current_version(&mut conn)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))?;
+    let current = super::policy::in_force(&mut conn).await?;
     if current.version != version {
         return Err(AppError::bad_input(
             "policyVersion",
@@ -306,9 +304,7 @@ pub async fn grant_consents(
     let (addr, ua) = client_hashes(keys, client);
     let mut conn = pool.get().await?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = store::current_version(conn)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))?;
+        let current = super::policy::in_force(conn).await?;
         if current.version != policy_version {
             return Err(AppError::bad_input(
                 "policyVersion",
@@ -370,9 +366,7 @@ pub async fn withdraw_consents(
     let (addr, ua) = client_hashes(keys, client);
     let mut conn = pool.get().await?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let current = store::current_version(conn)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no policy version is published")))?;
+        let current = super::policy::in_force(conn).await?;
         let catalogue = store::purposes_of(conn, current.id).await?;
         for p in &purposes {
             match catalogue.iter().find(|c| &c.key == p) {
