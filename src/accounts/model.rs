@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-pub use crate::db::profile::ProfileText;
+use crate::db::profile::ProfileText;
 use crate::db::schema::{accounts, profiles, security_events, sessions, third_party_bindings};
 
 /// Where an account stands (`accounts.status`).

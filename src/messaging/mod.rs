@@ -19,7 +19,7 @@ pub use outbox::enqueue;
 pub use sender::{
     LogSender, SendError, Sender, WebhookSender, sender_from_config, sign, verify_signature,
 };
-pub use worker::{Backoff, Settings, deliver_due, deliver_due_with, start, start_with};
+pub use worker::{Settings, deliver_due, deliver_due_with, start, start_with};
 
 /// How a message reaches its recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

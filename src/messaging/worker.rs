@@ -18,7 +18,7 @@ use crate::broker::{Broker, BrokerEvent};
 use crate::crypto::DataKeys;
 use crate::db::Pool;
 
-pub use crate::backoff::Backoff;
+use crate::backoff::Backoff;
 
 /// How the worker claims and retries.
 #[derive(Debug, Clone)]

@@ -9,12 +9,12 @@ use diesel::{ExpressionMethods, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::accounts::Accounts;
-use crate::accounts::model::ProfileText;
 use crate::accounts::profile::FIELDS;
 use crate::accounts::service::{EventKind, account_with_profile};
 use crate::client::ClientInfo;
 use crate::crypto::Column;
 use crate::db::Pool;
+use crate::db::profile::ProfileText;
 use crate::db::schema::staff_access_log as sal;
 use crate::error::{AppError, AppResult};
 

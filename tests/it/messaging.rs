@@ -16,9 +16,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Nullable, Text};
 use diesel_async::AsyncConnection;
+use portico::backoff::Backoff;
 use portico::broker::{Broker, BrokerEvent};
 use portico::messaging::{
-    self, Backoff, Channel, LogSender, Message, SendError, Sender, Settings, WebhookSender,
+    self, Channel, LogSender, Message, SendError, Sender, Settings, WebhookSender,
 };
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
