@@ -37,6 +37,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.broker.clone(),
         state.shutdown.clone(),
     );
+    // Every notice goes to its account's push devices (Web Push, FCM, APNs).
+    let pushes = crate::realtime::devices::worker::start(
+        state.pool.clone(),
+        state.keys.clone(),
+        state.push.clone(),
+        state.broker.clone(),
+        state.shutdown.clone(),
+        crate::realtime::devices::worker::Settings::default(),
+    );
     // Views and clicks move from `view_events` into the counters every few seconds.
     let rollup = crate::content::views::start_rollup(state.pool.clone(), state.shutdown.clone());
     // Accounts whose cancellation's cooling-off period has ended are erased.
@@ -70,6 +79,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // `serve_on` cancelled `shutdown`; let a delivery pass in progress finish and record its outcomes.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), outbox).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), pushes).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rollup).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), erasure).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), exports).await;

@@ -51,6 +51,12 @@ pub enum KeysCommand {
     /// Print the index key that blind indexes were made with before PORTICO_INDEX_KEY existed (derived from
     /// PORTICO_DATA_KEY): an existing deployment sets PORTICO_INDEX_KEY to it once, then keeps it.
     LegacyIndexKey,
+    /// Print a Web Push (VAPID) key pair: a new one, or with `--current` the one this configuration uses (in
+    /// development, the one derived from the index key), so a deployment keeps its browsers' subscriptions.
+    Vapid {
+        #[arg(long)]
+        current: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +118,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     use base64::Engine;
+    if let KeysCommand::Vapid { current } = command {
+        let key = if current {
+            let keys = crate::crypto::DataKeys::from_config(&config)?;
+            let services =
+                crate::push::Services::for_gateway(&config, &keys, reqwest::Client::new())?;
+            services
+                .web_push
+                .map(|w| w.key().clone())
+                .ok_or_else(|| anyhow::anyhow!("Web Push is not configured"))?
+        } else {
+            crate::push::webpush::VapidKey::generate()
+        };
+        println!("PORTICO_WEBPUSH_VAPID_PRIVATE_KEY={}", key.private_key());
+        println!("# public key (applicationServerKey): {}", key.public_key());
+        return Ok(());
+    }
     if let KeysCommand::LegacyIndexKey = command {
         let key = crate::crypto::legacy_index_key(&config.data_key)?;
         println!("{}", base64::engine::general_purpose::STANDARD.encode(key));
@@ -148,7 +170,7 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 keys.current_id()
             );
         }
-        KeysCommand::LegacyIndexKey => unreachable!("handled above"),
+        KeysCommand::LegacyIndexKey | KeysCommand::Vapid { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

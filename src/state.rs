@@ -24,6 +24,8 @@ pub struct Inner {
     pub broker: Broker,
     pub keys: DataKeys,
     pub accounts: Accounts,
+    /// The configured push services (Web Push, FCM, APNs).
+    pub push: Arc<crate::push::Services>,
     pub database_url: String,
     /// The embedded migration versions `/readyz` expects in the database.
     pub migrations: Vec<String>,
@@ -61,12 +63,21 @@ impl AppState {
         let broker = Broker::start(url.to_string());
         let config = Arc::new(config);
         let accounts = Accounts::new(pool.clone(), keys.clone(), config.clone())?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("building the push HTTP client")?;
+        let push = Arc::new(
+            crate::push::Services::for_gateway(&config, &keys, client)
+                .context("configuring push services")?,
+        );
         let schema = schema::build(
             &config,
             pool.clone(),
             broker.clone(),
             keys.clone(),
             accounts.clone(),
+            push.clone(),
         );
         Ok(AppState(Arc::new(Inner {
             config,
@@ -75,6 +86,7 @@ impl AppState {
             broker,
             keys,
             accounts,
+            push,
             database_url: url.to_string(),
             migrations: db::migrations::embedded_versions(),
             shutdown: CancellationToken::new(),

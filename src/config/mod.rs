@@ -64,6 +64,8 @@ pub struct Config {
     pub sms_webhook_url: Option<String>,
     pub email_webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// Web Push, FCM and APNs credentials.
+    pub push: PushConfig,
     pub oauth: BTreeMap<String, OAuthProviderConfig>,
     pub graphiql: bool,
     pub introspection: bool,
@@ -85,6 +87,33 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_filter: String,
+}
+
+/// The push services' settings; a service without credentials is off (its devices' pushes wait for it).
+#[derive(Debug, Clone, Default)]
+pub struct PushConfig {
+    /// `PORTICO_WEBPUSH_VAPID_PRIVATE_KEY`: base64url of the raw P-256 private scalar. Development derives one
+    /// from the index key when it is not set (stable across restarts and instances).
+    pub vapid_private_key: Option<String>,
+    /// `PORTICO_WEBPUSH_SUBJECT`: the VAPID `sub`, a `mailto:` or `https:` contact for push services.
+    pub webpush_subject: String,
+    /// `PORTICO_FCM_SERVICE_ACCOUNT`: the path of the service account's JSON key.
+    pub fcm_service_account: Option<PathBuf>,
+    /// `PORTICO_FCM_API_URL`: FCM's API (default `https://fcm.googleapis.com`).
+    pub fcm_api_url: String,
+    /// `PORTICO_APNS_KEY` (path of the `.p8`), with `_KEY_ID`, `_TEAM_ID` and `_TOPIC`.
+    pub apns: Option<ApnsConfig>,
+    /// `PORTICO_APNS_URL`: one APNs gateway for every device; otherwise each device's environment picks it.
+    pub apns_url: Option<String>,
+}
+
+/// The APNs token-based credentials.
+#[derive(Debug, Clone)]
+pub struct ApnsConfig {
+    pub key: PathBuf,
+    pub key_id: String,
+    pub team_id: String,
+    pub topic: String,
 }
 
 /// Everything wrong with a configuration, one line per key.

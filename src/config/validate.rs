@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::settings::{Setting, Settings, key_of};
 use super::{
-    Config, ConfigError, DEV_DATA_KEY, DEV_JWT_SECRET, Environment, Limits, LogFormat,
-    OAuthProviderConfig, Retention,
+    ApnsConfig, Config, ConfigError, DEV_DATA_KEY, DEV_JWT_SECRET, Environment, Limits, LogFormat,
+    OAuthProviderConfig, PushConfig, Retention,
 };
 
 /// The problems found so far.
@@ -73,6 +73,7 @@ impl Settings {
         if (sms_webhook_url.is_some() || email_webhook_url.is_some()) && webhook_secret.is_none() {
             r.refuse("PORTICO_WEBHOOK_SECRET: required when a webhook URL is configured");
         }
+        let push = push(&mut r, prod, s);
         let database_url = given!(r, s.database_url);
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -124,6 +125,7 @@ impl Settings {
             sms_webhook_url,
             email_webhook_url,
             webhook_secret,
+            push,
             oauth,
             graphiql: value!(r, s.graphiql, !prod),
             introspection: value!(r, s.introspection, !prod),
@@ -171,6 +173,57 @@ fn webhook(r: &mut Report, field: &str, url: Option<String>) -> Option<String> {
             key_of(field)
         ));
         None
+    }
+}
+
+/// The push services: each is on when its credentials are given, and then they must be whole.
+fn push(r: &mut Report, prod: bool, s: &mut Settings) -> PushConfig {
+    use base64::Engine;
+    let vapid = given!(r, s.webpush_vapid_private_key);
+    if let Some(key) = &vapid {
+        let raw =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key.trim_end_matches('='));
+        if !raw.is_ok_and(|k| k.len() == 32) {
+            r.refuse("PORTICO_WEBPUSH_VAPID_PRIVATE_KEY: must be base64url of the 32-byte P-256 private scalar (see `portico keys vapid`)");
+        }
+    }
+    let subject = given!(r, s.webpush_subject);
+    if let Some(sub) = &subject
+        && !(sub.starts_with("mailto:") || sub.starts_with("https://"))
+    {
+        r.refuse("PORTICO_WEBPUSH_SUBJECT: must be a mailto: or https: contact (RFC 8292)");
+    }
+    if prod && vapid.is_some() && subject.is_none() {
+        r.refuse("PORTICO_WEBPUSH_SUBJECT: required with PORTICO_WEBPUSH_VAPID_PRIVATE_KEY, so push services can reach the operator");
+    }
+    let fcm_api_url = given!(r, s.fcm_api_url);
+    let fcm_api_url = webhook(r, "fcm_api_url", fcm_api_url);
+    let apns_url = given!(r, s.apns_url);
+    let apns_url = webhook(r, "apns_url", apns_url);
+    let key = given!(r, s.apns_key);
+    let key_id = given!(r, s.apns_key_id);
+    let team_id = given!(r, s.apns_team_id);
+    let topic = given!(r, s.apns_topic);
+    let apns = match (key, key_id, team_id, topic) {
+        (None, None, None, None) => None,
+        (Some(key), Some(key_id), Some(team_id), Some(topic)) => Some(ApnsConfig {
+            key: PathBuf::from(key),
+            key_id,
+            team_id,
+            topic,
+        }),
+        _ => {
+            r.refuse("PORTICO_APNS_KEY, PORTICO_APNS_KEY_ID, PORTICO_APNS_TEAM_ID and PORTICO_APNS_TOPIC: set all four or none");
+            None
+        }
+    };
+    PushConfig {
+        vapid_private_key: vapid,
+        webpush_subject: subject.unwrap_or_else(|| "mailto:security@portico.invalid".into()),
+        fcm_service_account: given!(r, s.fcm_service_account).map(PathBuf::from),
+        fcm_api_url: fcm_api_url.unwrap_or_else(|| "https://fcm.googleapis.com".into()),
+        apns,
+        apns_url,
     }
 }
 

@@ -40,18 +40,21 @@ pub enum Column {
     ProfileContact,
     OutboxPayload,
     ExportArchive,
+    /// A push device's endpoint and keys, or its token.
+    PushTarget,
     /// A partner's page cursor: never stored, bound to the partner it was issued to.
     PartnerCursor,
 }
 
 impl Column {
     /// Every stored sealed column, for `portico keys reseal`.
-    pub const STORED: [Column; 5] = [
+    pub const STORED: [Column; 6] = [
         Column::AccountPhone,
         Column::AccountEmail,
         Column::ProfileContact,
         Column::OutboxPayload,
         Column::ExportArchive,
+        Column::PushTarget,
     ];
 
     /// `(table, row key column, value column)`.
@@ -62,6 +65,7 @@ impl Column {
             Column::ProfileContact => ("profiles", "account_id", "contact_ciphertext"),
             Column::OutboxPayload => ("outbox_messages", "id", "payload_ciphertext"),
             Column::ExportArchive => ("data_exports", "id", "archive_ciphertext"),
+            Column::PushTarget => ("push_devices", "id", "target_ciphertext"),
             Column::PartnerCursor => ("partner_cursor", "partner_id", "cursor"),
         }
     }

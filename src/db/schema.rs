@@ -281,6 +281,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    push_deliveries (id) {
+        id -> Int8,
+        device_id -> Int8,
+        notification_id -> Int8,
+        urgency -> Text,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        done_at -> Nullable<Timestamptz>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    push_devices (id) {
+        id -> Int8,
+        account_id -> Int8,
+        kind -> Text,
+        label -> Text,
+        target_ciphertext -> Bytea,
+        target_index -> Bytea,
+        created_at -> Timestamptz,
+        last_delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Int8,
         session_id -> Int8,
@@ -431,6 +460,9 @@ diesel::joinable!(partners -> accounts (registered_by));
 diesel::joinable!(policy_purposes -> policy_versions (policy_version_id));
 diesel::joinable!(policy_versions -> accounts (published_by));
 diesel::joinable!(profiles -> accounts (account_id));
+diesel::joinable!(push_deliveries -> notifications (notification_id));
+diesel::joinable!(push_deliveries -> push_devices (device_id));
+diesel::joinable!(push_devices -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(security_events -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
@@ -458,6 +490,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     policy_purposes,
     policy_versions,
     profiles,
+    push_deliveries,
+    push_devices,
     refresh_tokens,
     security_events,
     sessions,

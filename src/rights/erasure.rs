@@ -5,7 +5,8 @@
 //!   by a placeholder, status `erased`; profile, sessions and refresh tokens (every token stops working),
 //!   security events, third-party bindings, OAuth states, verification codes and throttle records deleted;
 //! - content: the account's collections deleted, its works and articles removed or kept anonymously as chosen;
-//! - realtime: its notices deleted (security-incident notices stay as the regulator's delivery record);
+//! - realtime: its notices deleted (security-incident notices stay as the regulator's delivery record), and
+//!   its push devices with what was queued for them;
 //! - privacy: consent records keep only a keyed pseudonym of the account (no account, no client address or
 //!   user agent hash); data exports, disclosures to partners and the staff-access log about it are deleted.
 //!
@@ -98,6 +99,7 @@ async fn erase_one(pool: &Pool, keys: &DataKeys, id: i64, now: DateTime<Utc>) ->
         crate::accounts::service::erase_account(conn, keys, account_id).await?;
         crate::content::service::erase_author(conn, account_id, parse_content(&content)).await?;
         crate::realtime::service::erase_account_notices(conn, account_id).await?;
+        crate::realtime::devices::erase_account_devices(conn, account_id).await?;
         erase_privacy_records(conn, keys, account_id).await?;
         diesel::update(ac::table.find(id))
             .set((

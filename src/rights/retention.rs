@@ -15,11 +15,13 @@ use crate::error::AppResult;
 pub struct RetentionReport {
     pub accounts: crate::accounts::retention::Purged,
     pub queued_messages: usize,
+    /// Ended push deliveries (delivered, expired or refused), kept as long as queued messages.
+    pub ended_pushes: usize,
 }
 
 impl RetentionReport {
     pub fn total(&self) -> usize {
-        self.accounts.total() + self.queued_messages
+        self.accounts.total() + self.queued_messages + self.ended_pushes
     }
 }
 
@@ -29,9 +31,12 @@ pub async fn run_once(pool: &Pool, retention: &Retention) -> AppResult<Retention
     let accounts = crate::accounts::retention::purge(&mut conn, retention).await?;
     let queued_messages =
         crate::messaging::outbox::purge_older_than(&mut conn, retention.messages).await?;
+    let ended_pushes =
+        crate::realtime::devices::store::purge_older_than(&mut conn, retention.messages).await?;
     Ok(RetentionReport {
         accounts,
         queued_messages,
+        ended_pushes,
     })
 }
 

@@ -136,6 +136,7 @@ pub struct Query(
     crate::schema::privacy::PartnersQuery,
     crate::schema::privacy::StatisticsQuery,
     RealtimeQuery,
+    crate::schema::realtime::PushQuery,
     NodeQuery,
 );
 
@@ -147,6 +148,7 @@ pub struct Mutation(
     ContentMutation,
     EventsMutation,
     RealtimeMutation,
+    crate::schema::realtime::PushMutation,
     PolicyMutation,
     ConsentMutation,
     crate::schema::privacy::PartnersMutation,
@@ -176,6 +178,7 @@ pub fn build(
     broker: Broker,
     keys: DataKeys,
     accounts: Accounts,
+    push: std::sync::Arc<crate::push::Services>,
 ) -> PorticoSchema {
     let limits = &config.limits;
     let mut b = builder()
@@ -187,6 +190,7 @@ pub fn build(
         .data(broker)
         .data(keys)
         .data(accounts)
+        .data(push)
         .data(std::sync::Arc::new(config.clone()))
         // Application depth is limited by `PORTICO_MAX_DEPTH` in `http::analysis`, which leaves introspection
         // out (GraphiQL's own query nests 14 levels); this is only the backstop the query text's nesting bound

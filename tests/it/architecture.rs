@@ -27,6 +27,7 @@ const FLOORS: &[&str] = &[
     "privacy",
     "realtime",
     "messaging",
+    "push",
     "graphql",
     "crypto",
     "broker",

@@ -18,6 +18,7 @@ mod keys;
 mod messaging;
 mod oauth_providers;
 mod privacy;
+mod push;
 mod realtime;
 mod retention;
 mod search;

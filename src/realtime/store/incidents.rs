@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Jsonb, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::notices::Written;
 use crate::db::schema::{incident_updates as iu, incidents as i};
+use crate::realtime::devices::store::FAN_OUT_CTE;
 use crate::realtime::model::{
     IncidentChanges, IncidentContent, IncidentRow, Severity, StageFigures,
 };
@@ -82,8 +84,11 @@ pub async fn insert_audience_notices(
     notice: &IncidentNotice<'_>,
 ) -> QueryResult<usize> {
     let query = diesel::sql_query(format!(
-        "INSERT INTO notifications (account_id, kind, title, body, incident_id, incident_update_id, refs) \
-         SELECT aud.id, 'security_incident', $1, $2, $3, $4, $5 FROM ({audience}) aud ORDER BY aud.id"
+        "WITH ins AS (INSERT INTO notifications \
+             (account_id, kind, title, body, incident_id, incident_update_id, refs) \
+             SELECT aud.id, 'security_incident', $1, $2, $3, $4, $5 FROM ({audience}) aud ORDER BY aud.id \
+             RETURNING id, account_id, kind), {FAN_OUT_CTE} \
+         SELECT count(*) AS written FROM ins"
     ))
     .into_boxed()
     .bind::<Text, _>(notice.title.to_string())
@@ -95,7 +100,8 @@ pub async fn insert_audience_notices(
         Some(ids) => query.bind::<Array<BigInt>, _>(ids),
         None => query,
     };
-    query.execute(conn).await
+    let row: Written = query.get_result(conn).await?;
+    Ok(row.written as usize)
 }
 
 /// Writes the notice again for every account notified at stage `earlier_update_id`, in one statement.
@@ -104,19 +110,23 @@ pub async fn insert_follow_up_notices(
     earlier_update_id: i64,
     notice: &IncidentNotice<'_>,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
-        "INSERT INTO notifications (account_id, kind, title, body, incident_id, incident_update_id, refs) \
-         SELECT n.account_id, 'security_incident', $1, $2, $3, $4, $5 FROM notifications n \
-         WHERE n.incident_update_id = $6 ORDER BY n.account_id",
-    )
+    let row: Written = diesel::sql_query(format!(
+        "WITH ins AS (INSERT INTO notifications \
+             (account_id, kind, title, body, incident_id, incident_update_id, refs) \
+             SELECT n.account_id, 'security_incident', $1, $2, $3, $4, $5 FROM notifications n \
+             WHERE n.incident_update_id = $6 ORDER BY n.account_id \
+             RETURNING id, account_id, kind), {FAN_OUT_CTE} \
+         SELECT count(*) AS written FROM ins"
+    ))
     .bind::<Text, _>(notice.title)
     .bind::<Text, _>(notice.body)
     .bind::<BigInt, _>(notice.incident_id)
     .bind::<BigInt, _>(notice.update_id)
     .bind::<Jsonb, _>(&notice.refs)
     .bind::<BigInt, _>(earlier_update_id)
-    .execute(conn)
-    .await
+    .get_result(conn)
+    .await?;
+    Ok(row.written as usize)
 }
 
 /// Sets how many accounts an incident affects.

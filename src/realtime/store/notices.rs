@@ -2,28 +2,32 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Jsonb, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::notifications as n;
+use crate::realtime::devices::store::FAN_OUT_CTE;
 use crate::realtime::model::{NewNotice, NotificationRow};
 
-/// Writes one notice; returns its id.
+/// Writes one notice and queues its pushes to the account's devices, in one statement; returns its id.
 pub async fn insert_notice(conn: &mut AsyncPgConnection, notice: &NewNotice) -> QueryResult<i64> {
-    diesel::insert_into(n::table)
-        .values((
-            n::account_id.eq(notice.account_id),
-            n::kind.eq(notice.kind.as_str()),
-            n::title.eq(&notice.title),
-            n::body.eq(&notice.body),
-            n::refs.eq(&notice.refs),
-        ))
-        .returning(n::id)
-        .get_result(conn)
-        .await
+    let row: Id = diesel::sql_query(format!(
+        "WITH ins AS (INSERT INTO notifications (account_id, kind, title, body, refs) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id, account_id, kind), {FAN_OUT_CTE} \
+         SELECT id FROM ins"
+    ))
+    .bind::<BigInt, _>(notice.account_id)
+    .bind::<Text, _>(notice.kind.as_str())
+    .bind::<Text, _>(&notice.title)
+    .bind::<Text, _>(&notice.body)
+    .bind::<Jsonb, _>(&notice.refs)
+    .get_result(conn)
+    .await?;
+    Ok(row.id)
 }
 
-/// Writes one notice to every live account (not erased) in one statement; returns how many were written.
+/// Writes one notice to every live account (not erased), and queues its pushes, in one statement; returns how
+/// many notices were written.
 pub async fn insert_notice_for_everyone(
     conn: &mut AsyncPgConnection,
     kind: &str,
@@ -31,16 +35,26 @@ pub async fn insert_notice_for_everyone(
     body: &str,
     refs: &serde_json::Value,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
-        "INSERT INTO notifications (account_id, kind, title, body, refs) \
-         SELECT a.id, $1, $2, $3, $4 FROM accounts a WHERE a.status <> 'erased' ORDER BY a.id",
-    )
-    .bind::<diesel::sql_types::Text, _>(kind)
-    .bind::<diesel::sql_types::Text, _>(title)
-    .bind::<diesel::sql_types::Text, _>(body)
-    .bind::<diesel::sql_types::Jsonb, _>(refs)
-    .execute(conn)
-    .await
+    let row: Written = diesel::sql_query(format!(
+        "WITH ins AS (INSERT INTO notifications (account_id, kind, title, body, refs) \
+             SELECT a.id, $1, $2, $3, $4 FROM accounts a WHERE a.status <> 'erased' ORDER BY a.id \
+             RETURNING id, account_id, kind), {FAN_OUT_CTE} \
+         SELECT count(*) AS written FROM ins"
+    ))
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(title)
+    .bind::<Text, _>(body)
+    .bind::<Jsonb, _>(refs)
+    .get_result(conn)
+    .await?;
+    Ok(row.written as usize)
+}
+
+/// How many notices a set-based statement wrote.
+#[derive(QueryableByName)]
+pub struct Written {
+    #[diesel(sql_type = BigInt)]
+    pub written: i64,
 }
 
 /// A notice read for a reader that asked for its account's notices after an id.

@@ -94,6 +94,7 @@ pub async fn build(
         "articles": articles_of(conn, account_id).await?,
         "collections": collections_of(conn, account_id).await?,
         "notifications": notifications_of(conn, account_id).await?,
+        "pushDevices": crate::realtime::devices::export_rows(conn, keys, account_id).await?,
         "securityEvents": security_events_of(conn, account_id).await?,
         "disclosures": disclosures_of(conn, account_id).await?,
         "staffAccesses": staff_accesses_of(conn, account_id).await?,

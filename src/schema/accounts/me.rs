@@ -275,6 +275,13 @@ impl Me {
             more,
         ))
     }
+    /// The browsers and phones registered for push notifications of this account's notices, oldest first.
+    async fn push_devices(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::schema::realtime::PushDevice>> {
+        Ok(crate::schema::realtime::devices_of(ctx, self.account.id).await?)
+    }
     /// Every disclosure of this account's data to a partner (who, for which purpose, which data categories,
     /// when), newest first; `after` is a cursor from this list.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]

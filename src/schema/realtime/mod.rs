@@ -1,5 +1,6 @@
 //! The realtime domain's part of the schema: subscriptions, notifications, incidents and announcements.
 
+mod devices;
 mod enums;
 mod incident;
 mod incidents;
@@ -12,6 +13,10 @@ use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
+pub use self::devices::{
+    ApnsEnvironment, PushDevice, PushDeviceKind, PushMutation, PushQuery, RegisterPushDeviceInput,
+    devices_of,
+};
 pub use self::enums::{IncidentEvent, IncidentStatus, NotificationKind, Severity};
 pub use self::incident::{Incident, SecurityAnnouncement};
 pub use self::incidents::{
