@@ -136,3 +136,97 @@ pub fn notify_sql(topic: &str, id: i64) -> String {
     debug_assert!(topic.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
     format!("SELECT pg_notify('{CHANNEL}', '{topic}:{id}')")
 }
+
+/// Per-key wake-ups for one topic: each `NOTIFY portico, '<topic>:<key>'` wakes the receivers of `key` on this
+/// instance, and a resync wakes them all. One task reads the broker for every receiver, so a million events of
+/// other topics cost the receivers nothing. Receivers re-check what they watch in the database.
+#[derive(Clone)]
+pub struct KeyedWake {
+    keys: Arc<std::sync::Mutex<std::collections::HashMap<i64, KeyEntry>>>,
+}
+
+struct KeyEntry {
+    tx: tokio::sync::watch::Sender<u64>,
+    receivers: usize,
+}
+
+/// Wakes when its key is notified; unregisters itself when dropped.
+pub struct KeyReceiver {
+    rx: tokio::sync::watch::Receiver<u64>,
+    key: i64,
+    wake: KeyedWake,
+}
+
+impl KeyReceiver {
+    /// Waits for the next wake-up of this key.
+    pub async fn changed(&mut self) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for KeyReceiver {
+    fn drop(&mut self) {
+        let mut keys = self.wake.keys.lock().expect("keyed wake-ups");
+        if let Some(entry) = keys.get_mut(&self.key) {
+            entry.receivers -= 1;
+            if entry.receivers == 0 {
+                keys.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl KeyedWake {
+    /// Starts reading `broker` for `topic`.
+    pub fn start(broker: &Broker, topic: &'static str) -> KeyedWake {
+        let wake = KeyedWake {
+            keys: Arc::default(),
+        };
+        let mut events = broker.subscribe();
+        let task = wake.clone();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(BrokerEvent::Notify { topic: t, id }) if t == topic => {
+                        if let Ok(key) = id.parse::<i64>() {
+                            task.wake(Some(key));
+                        }
+                    }
+                    Ok(BrokerEvent::Notify { .. }) => {}
+                    Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        task.wake(None)
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        wake
+    }
+
+    /// A receiver woken when `key` is notified.
+    pub fn watch(&self, key: i64) -> KeyReceiver {
+        let mut keys = self.keys.lock().expect("keyed wake-ups");
+        let entry = keys.entry(key).or_insert_with(|| KeyEntry {
+            tx: tokio::sync::watch::channel(0).0,
+            receivers: 0,
+        });
+        entry.receivers += 1;
+        KeyReceiver {
+            rx: entry.tx.subscribe(),
+            key,
+            wake: self.clone(),
+        }
+    }
+
+    /// Wakes the receivers of `key`, or of every key.
+    fn wake(&self, key: Option<i64>) {
+        let keys = self.keys.lock().expect("keyed wake-ups");
+        let bump = |e: &KeyEntry| e.tx.send_modify(|n| *n = n.wrapping_add(1));
+        match key {
+            Some(key) => keys.get(&key).into_iter().for_each(bump),
+            None => keys.values().for_each(bump),
+        }
+    }
+}

@@ -24,6 +24,8 @@ pub struct Inner {
     pub broker: Broker,
     pub keys: DataKeys,
     pub accounts: Accounts,
+    /// Wake-ups of each account's `access:<id>` changes, for its open sockets.
+    pub access: crate::broker::KeyedWake,
     /// The configured push services (Web Push, FCM, APNs).
     pub push: Arc<crate::push::Services>,
     pub database_url: String,
@@ -71,6 +73,7 @@ impl AppState {
             crate::push::Services::for_gateway(&config, &keys, client)
                 .context("configuring push services")?,
         );
+        let access = crate::broker::KeyedWake::start(&broker, "access");
         let schema = schema::build(
             &config,
             pool.clone(),
@@ -87,6 +90,7 @@ impl AppState {
             keys,
             accounts,
             push,
+            access,
             database_url: url.to_string(),
             migrations: db::migrations::embedded_versions(),
             shutdown: CancellationToken::new(),

@@ -2,6 +2,7 @@
 //! servers over a real PostgreSQL: replay and live streaming, concurrency, reconnects, two gateway instances, a
 //! database restart, slow subscribers, token expiry, set-based incident declaration, and bad input.
 
+mod access;
 mod incidents;
 mod list;
 mod refused;

@@ -33,13 +33,20 @@ pub fn upgrade_credentials(headers: &HeaderMap) -> Result<Option<String>, Malfor
     }
 }
 
-/// Resolves the viewer for a `connection_init` with `payload` on a socket upgraded with `upgrade`, with the
-/// moment its access token expires (unix seconds; `None` for visitors).
+/// Who a socket was acknowledged as: the viewer, the token it presented (re-checked when the account's access
+/// changes) and when that token expires (unix seconds; `None` for visitors).
+pub struct Acknowledged {
+    pub viewer: Viewer,
+    pub token: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// Resolves the viewer for a `connection_init` with `payload` on a socket upgraded with `upgrade`.
 pub async fn authenticate(
     state: &AppState,
     payload: Option<&Map<String, Value>>,
     upgrade: &Result<Option<String>, Malformed>,
-) -> Result<(Viewer, Option<i64>), InitRefused> {
+) -> Result<Acknowledged, InitRefused> {
     let from_payload =
         payload.and_then(|p| p.get("authorization").or_else(|| p.get("Authorization")));
     let token = match from_payload {
@@ -57,7 +64,11 @@ pub async fn authenticate(
             if expires_at.is_some_and(|exp| exp <= chrono::Utc::now().timestamp()) {
                 return Err(InitRefused::Forbidden);
             }
-            Ok((viewer, expires_at))
+            Ok(Acknowledged {
+                viewer,
+                token,
+                expires_at,
+            })
         }
         Err(AppError::Internal(e)) => {
             tracing::error!(error = ?e, "websocket: authenticating connection_init failed");
@@ -67,6 +78,16 @@ pub async fn authenticate(
             tracing::debug!(error = %e, "websocket: connection_init refused");
             Err(InitRefused::Forbidden)
         }
+    }
+}
+
+/// Whether the token a socket was acknowledged with still gives access (its session live, its account not
+/// erased); `None` when that cannot be told now (the database is away), so the socket stays until it can.
+pub async fn still_valid(state: &AppState, token: &str) -> Option<bool> {
+    match state.accounts.authenticate(Some(token)).await {
+        Ok(_) => Some(true),
+        Err(AppError::Internal(_)) => None,
+        Err(_) => Some(false),
     }
 }
 

@@ -48,6 +48,7 @@ enum Input {
     Shutdown,
     InitTimeout,
     TokenExpired,
+    AccessChanged,
     KeepAlive,
     Frame(Option<Result<Message, axum::Error>>),
     Operation(String, u64, Event),
@@ -73,6 +74,9 @@ pub struct Connection {
     viewer: Option<Viewer>,
     /// When the acknowledged access token expires (taken by the run loop to arm its timer).
     expires_at: Option<Instant>,
+    /// The token a member's socket was acknowledged with, and the wake-up of its account's access changes
+    /// (on any instance): the token is checked again and the socket closed with 4403 when it lost access.
+    access: Option<(String, crate::broker::KeyReceiver)>,
     operations: SelectAll<BoxStream<'static, (String, u64, Event)>>,
     running: HashMap<String, Running>,
     serial: u64,
@@ -93,6 +97,7 @@ impl Connection {
             init_received: false,
             viewer: None,
             expires_at: None,
+            access: None,
             operations: SelectAll::new(),
             running: HashMap::new(),
             serial: 0,
@@ -120,6 +125,9 @@ impl Connection {
                 _ = shutdown.cancelled() => Input::Shutdown,
                 _ = &mut init_deadline, if !acknowledged => Input::InitTimeout,
                 _ = &mut token_expiry, if expiry_armed => Input::TokenExpired,
+                _ = async { self.access.as_mut().expect("guarded").1.changed().await }, if self.access.is_some() => {
+                    Input::AccessChanged
+                }
                 _ = keep_alive.tick(), if acknowledged && self.protocol == Protocol::Legacy => {
                     Input::KeepAlive
                 }
@@ -132,6 +140,7 @@ impl Connection {
                 Input::Shutdown => Flow::Close(Close::shutting_down()),
                 Input::InitTimeout => Flow::Close(Close::init_timeout()),
                 Input::TokenExpired => Flow::Close(Close::token_expired()),
+                Input::AccessChanged => self.on_access_changed().await,
                 Input::KeepAlive => self.send(server::keep_alive()).await,
                 Input::Frame(frame) => self.on_frame(frame).await,
                 Input::Operation(id, serial, event) => self.on_event(id, serial, event).await,
@@ -178,15 +187,30 @@ impl Connection {
         }
     }
 
+    /// The account's access changed somewhere: close with 4403 when this socket's token no longer gives it.
+    async fn on_access_changed(&mut self) -> Flow {
+        let Some((token, _)) = &self.access else {
+            return Flow::Continue;
+        };
+        match auth::still_valid(&self.state, token).await {
+            Some(false) => Flow::Close(Close::access_revoked()),
+            Some(true) | None => Flow::Continue,
+        }
+    }
+
     async fn on_init(&mut self, payload: Option<Map<String, Value>>) -> Flow {
         if std::mem::replace(&mut self.init_received, true) {
             return Flow::Close(Close::too_many_inits());
         }
         let refused =
             match auth::authenticate(&self.state, payload.as_ref(), &self.upgrade_token).await {
-                Ok((viewer, expires_at)) => {
-                    self.viewer = Some(viewer);
-                    self.expires_at = expires_at.map(instant_of);
+                Ok(ack) => {
+                    if let (Some(token), Some(signed_in)) = (ack.token, &ack.viewer.account) {
+                        let watch = self.state.access.watch(signed_in.account_id);
+                        self.access = Some((token, watch));
+                    }
+                    self.viewer = Some(ack.viewer);
+                    self.expires_at = ack.expires_at.map(instant_of);
                     None
                 }
                 Err(InitRefused::Forbidden) => Some(("Forbidden", Close::forbidden())),

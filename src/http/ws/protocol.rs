@@ -242,6 +242,12 @@ impl Close {
         Close::new(4403, "Forbidden: the access token expired")
     }
 
+    /// 4403: the account lost access while the socket was open (signed out, session revoked, password
+    /// changed, account erased); the client signs in again.
+    pub fn access_revoked() -> Close {
+        Close::new(4403, "Forbidden: access revoked")
+    }
+
     /// 4500: the server could not check `connection_init`.
     pub fn internal() -> Close {
         Close::new(4500, "Internal server error")
