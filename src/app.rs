@@ -46,6 +46,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.shutdown.clone(),
         crate::realtime::devices::worker::Settings::default(),
     );
+    // High and critical incidents also go out by SMS and email, through the outbox.
+    let incident_messages = crate::accounts::incident_messages::start(
+        state.pool.clone(),
+        state.keys.clone(),
+        state.broker.clone(),
+        state.config.privacy_job_interval,
+        state.shutdown.clone(),
+    );
     // Views and clicks move from `view_events` into the counters every few seconds.
     let rollup = crate::content::views::start_rollup(state.pool.clone(), state.shutdown.clone());
     // Accounts whose cancellation's cooling-off period has ended are erased.
@@ -80,6 +88,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // `serve_on` cancelled `shutdown`; let a delivery pass in progress finish and record its outcomes.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), outbox).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), pushes).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), incident_messages).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rollup).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), erasure).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), exports).await;

@@ -137,6 +137,32 @@ pub fn notify_sql(topic: &str, id: i64) -> String {
     format!("SELECT pg_notify('{CHANNEL}', '{topic}:{id}')")
 }
 
+/// Waits for a `topic` notification, a resync (or a lag: something may have been missed) or `poll`, whichever
+/// comes first; false when `shutdown` is cancelled. A job's loop: run, then wait for this.
+pub async fn wait_for(
+    events: &mut broadcast::Receiver<BrokerEvent>,
+    shutdown: &tokio_util::sync::CancellationToken,
+    poll: Duration,
+    topic: &str,
+) -> bool {
+    let deadline = tokio::time::sleep(poll);
+    tokio::pin!(deadline);
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return false,
+            _ = &mut deadline => return true,
+            event = events.recv(), if !closed => match event {
+                Ok(BrokerEvent::Notify { topic: t, .. }) if t == topic => return true,
+                Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                Ok(BrokerEvent::Notify { .. }) => {}
+                Err(broadcast::error::RecvError::Closed) => closed = true,
+            },
+        }
+    }
+}
+
 /// Per-key wake-ups for one topic: each `NOTIFY portico, '<topic>:<key>'` wakes the receivers of `key` on this
 /// instance, and a resync wakes them all. One task reads the broker for every receiver, so a million events of
 /// other topics cost the receivers nothing. Receivers re-check what they watch in the database.

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod correction;
 pub mod erase;
 pub mod events;
+pub mod incident_messages;
 pub mod loaders;
 pub mod model;
 pub mod oauth;

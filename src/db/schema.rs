@@ -121,6 +121,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    incident_dispatches (update_id) {
+        update_id -> Int8,
+        after_account -> Int8,
+        created_at -> Timestamptz,
+        done_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     incident_updates (id) {
         id -> Int8,
         incident_id -> Int8,
@@ -207,6 +216,7 @@ diesel::table! {
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
         destination_index -> Nullable<Bytea>,
+        notification_id -> Nullable<Int8>,
     }
 }
 
@@ -450,6 +460,7 @@ diesel::joinable!(disclosures -> partners (partner_id));
 diesel::joinable!(incident_updates -> accounts (by_account));
 diesel::joinable!(incident_updates -> incidents (incident_id));
 diesel::joinable!(incidents -> accounts (declared_by));
+diesel::joinable!(incident_dispatches -> incident_updates (update_id));
 diesel::joinable!(notifications -> accounts (account_id));
 diesel::joinable!(notifications -> incident_updates (incident_update_id));
 diesel::joinable!(notifications -> incidents (incident_id));
@@ -479,6 +490,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_records,
     data_exports,
     disclosures,
+    incident_dispatches,
     incident_updates,
     incidents,
     login_failures,

@@ -28,6 +28,16 @@ pub async fn enqueue(
     keys: &DataKeys,
     msg: &Message,
 ) -> QueryResult<i64> {
+    enqueue_about(conn, keys, msg, None).await
+}
+
+/// [`enqueue`], recording the notice the message carries (so an incident's report counts it per channel).
+pub async fn enqueue_about(
+    conn: &mut AsyncPgConnection,
+    keys: &DataKeys,
+    msg: &Message,
+    notification_id: Option<i64>,
+) -> QueryResult<i64> {
     let json = serde_json::to_vec(msg)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     // The id is taken first, so the payload can be bound to its row.
@@ -43,6 +53,7 @@ pub async fn enqueue(
             outbox_messages::payload_ciphertext.eq(keys.seal(Column::OutboxPayload, id, &json)),
             outbox_messages::destination_index
                 .eq(keys.blind_index(msg.channel.index_domain(), &msg.to)),
+            outbox_messages::notification_id.eq(notification_id),
         ))
         .execute(conn)
         .await?;

@@ -7,14 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::broadcast::Receiver;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::{self, Claimed, TOPIC};
 use super::{Message, Sender};
-use crate::broker::{Broker, BrokerEvent};
+use crate::broker::Broker;
 use crate::crypto::DataKeys;
 use crate::db::Pool;
 
@@ -104,36 +102,15 @@ pub fn start_with(
                 }
             };
             // A full batch means more may be due right away.
-            if !full && !wait(&mut events, &shutdown, settings.poll_interval).await {
+            if !full
+                && !crate::broker::wait_for(&mut events, &shutdown, settings.poll_interval, TOPIC)
+                    .await
+            {
                 break;
             }
         }
         tracing::debug!("outbox worker stopped");
     })
-}
-
-/// Waits for a wake-up; false when shutting down.
-async fn wait(
-    events: &mut Receiver<BrokerEvent>,
-    shutdown: &CancellationToken,
-    poll: Duration,
-) -> bool {
-    let deadline = tokio::time::sleep(poll);
-    tokio::pin!(deadline);
-    let mut closed = false;
-    loop {
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return false,
-            _ = &mut deadline => return true,
-            event = events.recv(), if !closed => match event {
-                Ok(BrokerEvent::Notify { topic, .. }) if topic == TOPIC => return true,
-                Ok(BrokerEvent::Resync) | Err(RecvError::Lagged(_)) => return true,
-                Ok(BrokerEvent::Notify { .. }) => {}
-                Err(RecvError::Closed) => closed = true,
-            },
-        }
-    }
 }
 
 struct PassOutcome {

@@ -231,6 +231,20 @@ pub struct StageFigures {
     pub last_delivered_at: Option<DateTime<Utc>>,
 }
 
+/// How an incident's notices went out on one channel (`socket`, `push`, `sms`, `email`): sent, delivered, and
+/// acknowledged after delivery.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ChannelFigures {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub channel: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub notified: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub delivered: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub acknowledged: i64,
+}
+
 /// The regulator's report on an incident: who was affected and how the notices reached them.
 #[derive(Debug, Clone)]
 pub struct IncidentReport {
@@ -238,4 +252,6 @@ pub struct IncidentReport {
     pub generated_at: DateTime<Utc>,
     /// One entry per stage, oldest first; the first is the declaration.
     pub stages: Vec<StageFigures>,
+    /// Every channel (`socket`, `push`, `sms`, `email`), over all stages; a channel never used counts zeros.
+    pub channels: Vec<ChannelFigures>,
 }

@@ -608,3 +608,117 @@ async fn devices_are_in_the_export_and_go_with_the_account() {
     assert_eq!(app.erase_due().await, 1);
     assert_eq!(app.count("SELECT count(*) AS n FROM push_devices").await, 0);
 }
+
+#[tokio::test]
+async fn a_high_incident_also_goes_by_sms_and_email_and_the_report_counts_each_channel() {
+    let s = Services::start().await;
+    let app = s.app().await;
+    let server = app.serve().await;
+    let officer = app.staff("officer", "+8613900140071").await;
+    let (alice, _) = app.register("alice", "+8613900140072").await;
+    let (_bob, _) = app.register("bob", "+8613900140073").await;
+    app.bind_email(&alice, "alice@example.com").await;
+    let phone = s.web.subscribe("alice-phone");
+    register(&app, &alice, web_input(&phone, "phone")).await;
+    let mut socket = Client::connect(&server, Some(&alice)).await;
+    socket.subscribe("n", None).await;
+    // Alice's earlier account notices (new sign-in, email bound) come first on her socket.
+    let mut incident_notice = None;
+    let id = declare_for_all(&app, &officer, "Database exposed").await;
+    while incident_notice.is_none() {
+        let notice = socket.notice("n").await;
+        if notice["kind"] == "SECURITY_INCIDENT" {
+            incident_notice = Some(notice);
+        }
+    }
+    let notice = incident_notice.unwrap();
+
+    // One SMS per account with a phone (three), one email per verified address (alice), queued once.
+    let queued = portico::accounts::incident_messages::run_due(&app.state.pool, &app.state.keys)
+        .await
+        .unwrap();
+    assert_eq!(queued, 4);
+    assert_eq!(
+        portico::accounts::incident_messages::run_due(&app.state.pool, &app.state.keys)
+            .await
+            .unwrap(),
+        0
+    );
+    let sms = app.last_message_to("+8613900140073").await.unwrap();
+    assert_eq!(sms.kind, "security_incident");
+    assert!(
+        sms.text.contains("Security incident: Database exposed"),
+        "{}",
+        sms.text
+    );
+    let email = app.last_message_to("alice@example.com").await.unwrap();
+    assert_eq!(
+        email.subject.as_deref(),
+        Some("Security incident: Database exposed")
+    );
+    assert!(email.text.contains("What you can do"), "{}", email.text);
+    while portico::messaging::deliver_due(
+        &app.state.pool,
+        &app.state.keys,
+        &portico::messaging::LogSender,
+    )
+    .await
+    .unwrap()
+        > 0
+    {}
+    deliver_all(&app, &fast()).await;
+    let (_, body) = app
+        .graphql_as(
+            &alice,
+            "mutation($id: ID!) { acknowledgeNotification(id: $id) { acknowledgedAt } }",
+            json!({ "id": notice["id"] }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    // A low incident reaches the app and the devices only.
+    let mut low = incident_input("Minor misconfiguration", json!({ "all": true }));
+    low["severity"] = json!("LOW");
+    let (_, body) = app
+        .graphql_as(&officer, DECLARE, json!({ "input": low }))
+        .await;
+    let low_id = body["data"]["declareIncident"]["id"].clone();
+    assert_eq!(
+        portico::accounts::incident_messages::run_due(&app.state.pool, &app.state.keys)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let report = "query($id: ID!) { incidentReport(id: $id) { channels { channel notified delivered acknowledged } document } }";
+    // The socket's delivery is recorded in batches; wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let channels = loop {
+        let (_, body) = app.graphql_as(&officer, report, json!({ "id": id })).await;
+        let channels = body["data"]["incidentReport"]["channels"].clone();
+        if channels[0]["delivered"] == 1 || std::time::Instant::now() > deadline {
+            assert_eq!(
+                body["data"]["incidentReport"]["document"]["channels"][2]["channel"],
+                "sms"
+            );
+            break channels;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        channels,
+        json!([
+            { "channel": "SOCKET", "notified": 3, "delivered": 1, "acknowledged": 1 },
+            { "channel": "PUSH", "notified": 1, "delivered": 1, "acknowledged": 1 },
+            { "channel": "SMS", "notified": 3, "delivered": 3, "acknowledged": 1 },
+            { "channel": "EMAIL", "notified": 1, "delivered": 1, "acknowledged": 1 },
+        ])
+    );
+    let (_, body) = app
+        .graphql_as(&officer, report, json!({ "id": low_id }))
+        .await;
+    assert_eq!(
+        body["data"]["incidentReport"]["channels"][2]["notified"], 0,
+        "{body}"
+    );
+}

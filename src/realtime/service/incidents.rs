@@ -11,7 +11,9 @@ use serde_json::json;
 use crate::db::Pool;
 use crate::error::{AppError, AppResult};
 use crate::realtime::feed::INCIDENT_TOPIC;
-use crate::realtime::model::{IncidentChanges, IncidentContent, IncidentReport, IncidentRow};
+use crate::realtime::model::{
+    ChannelFigures, IncidentChanges, IncidentContent, IncidentReport, IncidentRow, Severity,
+};
 use crate::realtime::store::{self, IncidentNotice};
 
 use super::checks::{MAX_TEXT, check_changes, check_content, text};
@@ -100,6 +102,7 @@ pub async fn declare_incident(
             ));
         }
         let incident = store::set_affected_count(conn, incident.id, written as i64).await?;
+        dispatch_if_serious(conn, &incident, update_id).await?;
         store::notify(conn, INCIDENT_TOPIC, incident.id).await?;
         Ok(incident)
     })
@@ -185,7 +188,21 @@ async fn notify_again(
         refs: json!({ "incident": incident.id, "event": event }),
     };
     store::insert_follow_up_notices(conn, declared, &notice).await?;
+    dispatch_if_serious(conn, incident, update_id).await?;
     store::notify(conn, INCIDENT_TOPIC, incident.id).await?;
+    Ok(())
+}
+
+/// High and critical incidents also go to every affected account by SMS and email: the stage is queued for the
+/// dispatcher (`accounts::incident_messages`), which the `incident:<id>` event of the same commit wakes.
+async fn dispatch_if_serious(
+    conn: &mut diesel_async::AsyncPgConnection,
+    incident: &IncidentRow,
+    update_id: i64,
+) -> AppResult<()> {
+    if matches!(incident.severity, Severity::High | Severity::Critical) {
+        store::insert_dispatch(conn, update_id).await?;
+    }
     Ok(())
 }
 
@@ -230,6 +247,9 @@ pub async fn incidents_page(
     Ok((rows, more))
 }
 
+/// The channels the report counts, in its order.
+pub const CHANNELS: [&str; 4] = ["socket", "push", "sms", "email"];
+
 /// The regulator's report on an incident (`NOT_FOUND` when there is none).
 pub async fn incident_report(pool: &Pool, id: i64) -> AppResult<IncidentReport> {
     let mut conn = pool.get().await?;
@@ -237,9 +257,26 @@ pub async fn incident_report(pool: &Pool, id: i64) -> AppResult<IncidentReport> 
         .await?
         .ok_or_else(|| AppError::NotFound("incident".into()))?;
     let stages = store::stage_figures(&mut conn, id).await?;
+    let found = store::channel_figures(&mut conn, id).await?;
+    let channels = CHANNELS
+        .iter()
+        .map(|name| {
+            found
+                .iter()
+                .find(|c| c.channel == *name)
+                .cloned()
+                .unwrap_or(ChannelFigures {
+                    channel: name.to_string(),
+                    notified: 0,
+                    delivered: 0,
+                    acknowledged: 0,
+                })
+        })
+        .collect();
     Ok(IncidentReport {
         incident: Arc::new(incident),
         generated_at: Utc::now(),
         stages,
+        channels,
     })
 }

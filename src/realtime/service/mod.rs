@@ -2,6 +2,7 @@
 //! commits), cursors, acknowledgement, and security incidents (in [`incidents`]).
 
 mod checks;
+pub mod dispatch;
 mod incidents;
 
 pub use incidents::*;

@@ -1,8 +1,10 @@
 //! Queries of the realtime domain.
 
+mod dispatch;
 mod incidents;
 mod notices;
 
+pub use dispatch::*;
 pub use incidents::*;
 pub use notices::*;
 

@@ -11,7 +11,9 @@ use super::incident::Incident;
 use crate::accounts::service::Audience;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
-use crate::realtime::model::{IncidentChanges, IncidentContent, IncidentReport, StageFigures};
+use crate::realtime::model::{
+    ChannelFigures, IncidentChanges, IncidentContent, IncidentReport, StageFigures,
+};
 use crate::realtime::service::{Declaration, incident_body};
 
 /// A security incident to declare: what a notice must tell the people affected, and who they are.
@@ -232,9 +234,53 @@ impl IncidentReportObject {
     async fn stages(&self) -> Vec<IncidentStageReport> {
         self.0.stages.iter().map(stage).collect()
     }
+    /// How the notices of every stage went out on each channel: in the app and on open sockets, as push
+    /// notifications, by SMS and by email (high and critical incidents).
+    async fn channels(&self) -> Vec<IncidentChannelReport> {
+        self.0.channels.iter().map(channel).collect()
+    }
     /// The whole report as one JSON document, to file with the authority.
     async fn document(&self) -> async_graphql::Json<serde_json::Value> {
         async_graphql::Json(self.to_json())
+    }
+}
+
+/// A channel notices go out on.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum NoticeChannel {
+    /// The in-app notice, live on an open WebSocket.
+    Socket,
+    /// Web Push, FCM or APNs to the member's registered devices.
+    Push,
+    /// A text message to the account's phone.
+    Sms,
+    /// An email to the account's verified address.
+    Email,
+}
+
+/// How an incident's notices went out on one channel.
+#[derive(SimpleObject)]
+pub struct IncidentChannelReport {
+    pub channel: NoticeChannel,
+    /// Notices sent on this channel (for push: notices with at least one device; for SMS and email: messages).
+    pub notified: i64,
+    /// Of those, delivered: out on a socket, accepted by a push service, accepted by the SMS or email gateway.
+    pub delivered: i64,
+    /// Of those delivered, acknowledged by the member.
+    pub acknowledged: i64,
+}
+
+fn channel(c: &ChannelFigures) -> IncidentChannelReport {
+    IncidentChannelReport {
+        channel: match c.channel.as_str() {
+            "push" => NoticeChannel::Push,
+            "sms" => NoticeChannel::Sms,
+            "email" => NoticeChannel::Email,
+            _ => NoticeChannel::Socket,
+        },
+        notified: c.notified,
+        delivered: c.delivered,
+        acknowledged: c.acknowledged,
     }
 }
 
@@ -306,6 +352,12 @@ impl IncidentReportObject {
                 "acknowledged": s.acknowledged,
                 "firstDeliveredAt": s.first_delivered_at,
                 "lastDeliveredAt": s.last_delivered_at,
+            })).collect::<Vec<_>>(),
+            "channels": self.0.channels.iter().map(|c| json!({
+                "channel": c.channel,
+                "notified": c.notified,
+                "delivered": c.delivered,
+                "acknowledged": c.acknowledged,
             })).collect::<Vec<_>>(),
         })
     }
