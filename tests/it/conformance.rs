@@ -1,5 +1,6 @@
 //! Conformance checks with real clients written by others: the Node scripts in `tests/conformance/`
-//! (graphql-http's audit, graphql-ws's client, GraphiQL in headless Chromium) against a real server.
+//! (graphql-http's audit, graphql-ws's client, GraphiQL in headless Chromium, a Web Push service built on
+//! http_ece) against a real server.
 //!
 //! They need Node with `npm ci --prefix tests/conformance`, and Chromium for GraphiQL. Where those are
 //! missing the checks are skipped with a note, unless `CI` is set or `PORTICO_CONFORMANCE=1`: then they fail,
@@ -149,5 +150,29 @@ async fn graphiql_runs_in_chromium_offline_under_its_csp() {
     let app = TestApp::new().await;
     let server = app.serve().await;
     run_script("graphiql.mjs", &server.http_url(""), &[], &[]).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_push_service_on_http_ece_decrypts_and_verifies_the_gateways_push() {
+    if !ready("webpush.mjs").await {
+        return;
+    }
+    let app = TestApp::new().await;
+    let server = app.serve().await;
+    let (member, _) = app.register("nodepush", "+8613900160001").await;
+    let staff = app.staff("nodestaff", "+8613900160002").await;
+    // The push worker, as `portico serve` runs it.
+    let worker = portico::realtime::devices::worker::start(
+        app.state.pool.clone(),
+        app.state.keys.clone(),
+        app.state.push.clone(),
+        app.state.broker.clone(),
+        app.state.shutdown.clone(),
+        portico::realtime::devices::worker::Settings::default(),
+    );
+    run_script("webpush.mjs", &server.http_url(""), &[&member, &staff], &[]).await;
+    app.state.shutdown.cancel();
+    let _ = worker.await;
     server.shutdown().await;
 }
