@@ -31,6 +31,8 @@ pub enum EventKind {
     PersonalDataAccessed,
     PhoneChanged,
     UsernameChanged,
+    Suspended,
+    Reinstated,
 }
 
 impl EventKind {
@@ -53,6 +55,8 @@ impl EventKind {
             EventKind::PersonalDataAccessed => "personal_data_accessed",
             EventKind::PhoneChanged => "phone_changed",
             EventKind::UsernameChanged => "username_changed",
+            EventKind::Suspended => "suspended",
+            EventKind::Reinstated => "reinstated",
         }
     }
 
@@ -136,6 +140,18 @@ impl EventKind {
                     format!("Your username changed from \"{old}\" to \"{new}\". The old name stays reserved for you for 30 days. {NOT_YOU}"),
                 )
             }
+            EventKind::Suspended => (
+                "Your account was suspended".into(),
+                format!(
+                    "Your account was suspended and signed out everywhere, for this reason: \"{}\". Write to the \
+                     contact in the privacy policy if you think this is wrong.",
+                    detail["reason"].as_str().unwrap_or("")
+                ),
+            ),
+            EventKind::Reinstated => (
+                "Your account was reinstated".into(),
+                "The suspension of your account was lifted; you can sign in again.".into(),
+            ),
             EventKind::RefreshTokenReused => (
                 "A session was ended to protect your account".into(),
                 format!("A sign-in token of one of your sessions was used twice, which can mean someone copied it, so that session was ended. {NOT_YOU}"),

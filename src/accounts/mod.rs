@@ -19,6 +19,7 @@ pub mod service;
 pub mod sessions;
 pub mod signin;
 mod store;
+pub mod suspension;
 pub mod third_party;
 mod throttle;
 pub mod tokens;

@@ -44,6 +44,18 @@ impl Accounts {
         device: Option<&str>,
         client: &ClientInfo,
     ) -> AppResult<SignedInTokens> {
+        let suspended: Option<Option<chrono::DateTime<chrono::Utc>>> =
+            crate::db::schema::accounts::table
+                .find(account_id)
+                .select(crate::db::schema::accounts::suspended_at)
+                .first(conn)
+                .await
+                .optional()?;
+        if suspended.flatten().is_some() {
+            return Err(AppError::Forbidden(
+                "this account is suspended; write to the contact in the privacy policy".into(),
+            ));
+        }
         let device = truncate(device.unwrap_or("").trim(), 64);
         let user_agent = truncate(&client.user_agent, 256);
         let earlier: Vec<(String, String)> = sessions::table
@@ -205,7 +217,8 @@ impl Accounts {
                 "WITH touched AS (UPDATE sessions SET last_seen_at = now() \
                    WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < now() - interval '60 seconds') \
                  SELECT a.role, a.phone_index IS NOT NULL AS has_phone FROM sessions s JOIN accounts a ON a.id = s.account_id \
-                 WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND a.status <> 'erased'",
+                 WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND a.status <> 'erased' \
+                   AND a.suspended_at IS NULL",
             )
             .bind::<diesel::sql_types::BigInt, _>(session_id)
             .bind::<diesel::sql_types::BigInt, _>(account_id),

@@ -44,6 +44,8 @@ diesel::table! {
         status -> Text,
         search -> Tsvector,
         username_changed_at -> Nullable<Timestamptz>,
+        suspended_at -> Nullable<Timestamptz>,
+        suspension_reason -> Nullable<Text>,
     }
 }
 

@@ -145,6 +145,7 @@ pub struct Query(
 pub struct Mutation(
     AccountsMutation,
     ThirdPartyMutation,
+    crate::schema::accounts::SuspensionMutation,
     ContentMutation,
     EventsMutation,
     RealtimeMutation,

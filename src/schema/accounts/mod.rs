@@ -2,6 +2,7 @@
 
 mod me;
 pub mod mutations;
+mod suspension;
 mod third_party;
 pub mod types;
 mod user;
@@ -10,6 +11,7 @@ use async_graphql::{Context, Enum, Object};
 
 pub use me::Me;
 pub use mutations::AccountsMutation;
+pub use suspension::SuspensionMutation;
 pub use third_party::ThirdPartyMutation;
 pub use user::User;
 

@@ -102,3 +102,69 @@ async fn revoking_one_session_closes_only_its_sockets() {
     );
     assert!(on_laptop.quiet_for(Duration::from_millis(300)).await);
 }
+
+#[tokio::test]
+async fn a_suspended_account_is_signed_out_everywhere_and_cannot_sign_in_until_reinstated() {
+    let a = TestApp::new().await;
+    let b = a.reconfigured(|_| {});
+    let server_b = b.serve().await;
+    let officer = a.staff("officer", "+8613900150021").await;
+    let (member, _) = a.register("tao", "+8613900150022").await;
+    let mut socket = Client::connect(&server_b, Some(&member)).await;
+    let (account_id, _) = super::account_of(&a.state, &member);
+    let id = portico::graphql::ids::encode("User", account_id).0;
+    let suspend = "mutation($id: ID!, $r: String!) { suspendAccount(id: $id, reason: $r) }";
+
+    // Members may not suspend; a reason is needed.
+    let (_, body) = a
+        .graphql_as(&member, suspend, json!({ "id": id, "r": "x" }))
+        .await;
+    assert_eq!(crate::harness::code(&body), "FORBIDDEN", "{body}");
+    let (_, body) = a
+        .graphql_as(&officer, suspend, json!({ "id": id, "r": " " }))
+        .await;
+    assert_eq!(crate::harness::code(&body), "BAD_USER_INPUT", "{body}");
+    // Staff may not suspend staff (only an admin may).
+    let warden = a.staff("warden", "+8613900150023").await;
+    let warden_id = portico::graphql::ids::encode("User", super::account_of(&a.state, &warden).0).0;
+    let (_, body) = a
+        .graphql_as(&officer, suspend, json!({ "id": warden_id, "r": "A test" }))
+        .await;
+    assert_eq!(crate::harness::code(&body), "FORBIDDEN", "{body}");
+
+    let (_, body) = a
+        .graphql_as(
+            &officer,
+            suspend,
+            json!({ "id": id, "r": "Spam reported by many members" }),
+        )
+        .await;
+    assert_eq!(body["data"]["suspendAccount"], true, "{body}");
+    assert_eq!(
+        socket.closed().await,
+        (4403, "Forbidden: access revoked".into())
+    );
+    let (_, body) = a.graphql_as(&member, "{ viewer { id } }", json!({})).await;
+    assert_eq!(crate::harness::code(&body), "UNAUTHENTICATED", "{body}");
+    let refused = a.login("tao", STRONG_PASSWORD).await.unwrap_err();
+    assert_eq!(crate::harness::code(&refused), "FORBIDDEN", "{refused}");
+
+    let (_, body) = a
+        .graphql_as(
+            &officer,
+            "mutation($id: ID!) { reinstateAccount(id: $id) }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(body["data"]["reinstateAccount"], true, "{body}");
+    let token = a.login("tao", STRONG_PASSWORD).await.unwrap();
+    let titles = a.notice_titles(&token).await;
+    assert!(
+        titles.iter().any(|t| t == "Your account was suspended"),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().any(|t| t == "Your account was reinstated"),
+        "{titles:?}"
+    );
+}
