@@ -30,6 +30,7 @@ use portico::realtime::model::IncidentContent;
 use portico::realtime::service::{Declaration, declare_incident};
 use portico::state::AppState;
 
+use diesel_async::RunQueryDsl;
 use setup::BenchDb;
 
 #[global_allocator]
@@ -152,17 +153,32 @@ async fn run(devices: usize) -> anyhow::Result<()> {
         let t0 = Instant::now();
         declare_incident(&state.pool, staff, declaration()).await?;
         let declare = t0.elapsed();
-        let settings = Settings::default();
+        // The worker as the gateway runs it, with its default settings, until every push is done.
         let t1 = Instant::now();
-        let mut delivered = 0;
-        while delivered < devices {
-            let pass =
-                worker::deliver_due(&state.pool, &state.keys, &*state.push, &settings).await?;
-            assert_eq!(pass.failed, 0, "{pass:?}");
-            delivered += pass.delivered;
-            if pass.claimed == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let running = worker::start(
+            state.pool.clone(),
+            state.keys.clone(),
+            state.push.clone(),
+            state.broker.clone(),
+            stop.clone(),
+            Settings::default(),
+        );
+        loop {
+            let mut conn = state.pool.get().await?;
+            let (done, failed): (i64, i64) = diesel::sql_query(
+                "SELECT count(done_at) AS done, count(*) FILTER (WHERE attempts > 0) AS failed \
+                 FROM push_deliveries",
+            )
+            .get_result::<Progress>(&mut conn)
+            .await
+            .map(|p| (p.done, p.failed))?;
+            assert_eq!(failed, 0, "no push may fail");
+            if done as usize >= devices {
+                break;
             }
+            drop(conn);
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let elapsed = t1.elapsed();
         println!(
@@ -170,11 +186,21 @@ async fn run(devices: usize) -> anyhow::Result<()> {
              {devices} pushes delivered in {elapsed:.2?} = {:.0} per second",
             devices as f64 / elapsed.as_secs_f64()
         );
+        stop.cancel();
+        running.await?;
         drop(state);
         db.drop_database().await?;
     }
     let _ = child.kill();
     Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Progress {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    done: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    failed: i64,
 }
 
 fn declaration() -> Declaration<Audience> {

@@ -30,6 +30,7 @@ fn fast() -> Settings {
         concurrency: 64,
         send_timeout: Duration::from_millis(500),
         poll_interval: Duration::from_millis(50),
+        passes: 2,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Settings {
     pub send_timeout: Duration,
     /// The worker looks for due deliveries at least this often.
     pub poll_interval: Duration,
+    /// Passes run side by side, so one claims and records while another sends (`SKIP LOCKED` keeps their
+    /// batches apart and the claim's per-device rule keeps each device's order).
+    pub passes: usize,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             concurrency: 256,
             send_timeout: Duration::from_secs(15),
             poll_interval: Duration::from_secs(1),
+            passes: 2,
         }
     }
 }
@@ -68,8 +72,8 @@ pub struct Pass {
     pub ended: usize,
 }
 
-/// Starts the worker: a pass, then a wait for a notice (any broker event), a resync or the poll interval, until
-/// `shutdown`. A pass in progress finishes first.
+/// Starts the worker: `settings.passes` loops, each a pass, then a wait for a notice (any broker event), a
+/// resync or the poll interval, until `shutdown`. A pass in progress finishes first.
 pub fn start(
     pool: Pool,
     keys: DataKeys,
@@ -78,28 +82,39 @@ pub fn start(
     shutdown: CancellationToken,
     settings: Settings,
 ) -> JoinHandle<()> {
-    let mut events = broker.subscribe();
+    let loops: Vec<JoinHandle<()>> = (0..settings.passes.max(1))
+        .map(|_| {
+            let (pool, keys, sender, settings) =
+                (pool.clone(), keys.clone(), sender.clone(), settings.clone());
+            let (mut events, shutdown) = (broker.subscribe(), shutdown.clone());
+            tokio::spawn(async move {
+                while !shutdown.is_cancelled() {
+                    let full = match deliver_due(&pool, &keys, &*sender, &settings).await {
+                        Ok(p) => i64::try_from(p.claimed).is_ok_and(|n| n >= settings.batch),
+                        Err(e) => {
+                            tracing::warn!(error = format!("{e:#}"), "push: delivery pass failed");
+                            false
+                        }
+                    };
+                    if full {
+                        continue;
+                    }
+                    tokio::select! {
+                        biased;
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(settings.poll_interval) => {}
+                        // Any notice, a resync or a lag may mean new deliveries; a closed broker leaves the poll.
+                        event = events.recv() => if let Err(RecvError::Closed) = event {
+                            tokio::time::sleep(settings.poll_interval).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
     tokio::spawn(async move {
-        while !shutdown.is_cancelled() {
-            let full = match deliver_due(&pool, &keys, &*sender, &settings).await {
-                Ok(p) => i64::try_from(p.claimed).is_ok_and(|n| n >= settings.batch),
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "push: delivery pass failed");
-                    false
-                }
-            };
-            if full {
-                continue;
-            }
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(settings.poll_interval) => {}
-                // Any notice, a resync or a lag may mean new deliveries; a closed broker leaves the poll.
-                event = events.recv() => if let Err(RecvError::Closed) = event {
-                    tokio::time::sleep(settings.poll_interval).await;
-                }
-            }
+        for running in loops {
+            let _ = running.await;
         }
     })
 }
