@@ -44,13 +44,12 @@ impl Accounts {
         device: Option<&str>,
         client: &ClientInfo,
     ) -> AppResult<SignedInTokens> {
-        let suspended: Option<Option<chrono::DateTime<chrono::Utc>>> =
-            crate::db::schema::accounts::table
-                .find(account_id)
-                .select(crate::db::schema::accounts::suspended_at)
-                .first(conn)
-                .await
-                .optional()?;
+        let suspended: Option<Option<DateTime<Utc>>> = accounts::table
+            .find(account_id)
+            .select(accounts::suspended_at)
+            .first(conn)
+            .await
+            .optional()?;
         if suspended.flatten().is_some() {
             return Err(AppError::Forbidden(
                 "this account is suspended; write to the contact in the privacy policy".into(),

@@ -3,7 +3,7 @@
 //! it. Both are security events of the account.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
 use super::Accounts;
@@ -45,17 +45,7 @@ impl Accounts {
         }
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
-            let role: Option<String> = a::table
-                .find(account_id)
-                .filter(a::status.ne("erased"))
-                .select(a::role)
-                .for_update()
-                .get_result(conn)
-                .await
-                .optional()?;
-            let Some(role) = role else {
-                return Err(AppError::NotFound("account".into()));
-            };
+            let role = locked_role(conn, account_id).await?;
             if staff_role != Role::Admin && Role::parse(&role) != Some(Role::User) {
                 return Err(AppError::Forbidden(
                     "only an admin may suspend a staff member or an admin".into(),
@@ -70,10 +60,7 @@ impl Accounts {
                     .execute(conn)
                     .await?;
             if changed == 0 {
-                return match self.exists(conn, account_id).await? {
-                    true => Ok(false),
-                    false => Err(AppError::NotFound("account".into())),
-                };
+                return Ok(false);
             }
             diesel::update(
                 s::table
@@ -100,10 +87,10 @@ impl Accounts {
     ) -> AppResult<bool> {
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, AppError, _>(async |conn| {
+            locked_role(conn, account_id).await?;
             let changed = diesel::update(
                 a::table
                     .find(account_id)
-                    .filter(a::status.ne("erased"))
                     .filter(a::suspended_at.is_not_null()),
             )
             .set((
@@ -113,10 +100,7 @@ impl Accounts {
             .execute(conn)
             .await?;
             if changed == 0 {
-                return match self.exists(conn, account_id).await? {
-                    true => Ok(false),
-                    false => Err(AppError::NotFound("account".into())),
-                };
+                return Ok(false);
             }
             let detail = json!({ "by": staff_id });
             self.record_event(conn, account_id, EventKind::Reinstated, detail, client)
@@ -125,16 +109,17 @@ impl Accounts {
         })
         .await
     }
+}
 
-    async fn exists(
-        &self,
-        conn: &mut diesel_async::AsyncPgConnection,
-        account_id: i64,
-    ) -> AppResult<bool> {
-        Ok(diesel::select(diesel::dsl::exists(
-            a::table.find(account_id).filter(a::status.ne("erased")),
-        ))
+/// The role of a live (not erased) account, its row locked for the rest of the transaction; `NOT_FOUND` otherwise.
+async fn locked_role(conn: &mut AsyncPgConnection, account_id: i64) -> AppResult<String> {
+    a::table
+        .find(account_id)
+        .filter(a::status.ne("erased"))
+        .select(a::role)
+        .for_update()
         .get_result(conn)
-        .await?)
-    }
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("account".into()))
 }
