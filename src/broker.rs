@@ -137,13 +137,13 @@ pub fn notify_sql(topic: &str, id: i64) -> String {
     format!("SELECT pg_notify('{CHANNEL}', '{topic}:{id}')")
 }
 
-/// Waits for a `topic` notification, a resync (or a lag: something may have been missed) or `poll`, whichever
-/// comes first; false when `shutdown` is cancelled. A job's loop: run, then wait for this.
+/// Waits for a notification of one of `topics`, a resync (or a lag: something may have been missed) or `poll`,
+/// whichever comes first; false when `shutdown` is cancelled. A job's loop: run, then wait for this.
 pub async fn wait_for(
     events: &mut broadcast::Receiver<BrokerEvent>,
     shutdown: &tokio_util::sync::CancellationToken,
     poll: Duration,
-    topic: &str,
+    topics: &[&str],
 ) -> bool {
     let deadline = tokio::time::sleep(poll);
     tokio::pin!(deadline);
@@ -154,7 +154,7 @@ pub async fn wait_for(
             _ = shutdown.cancelled() => return false,
             _ = &mut deadline => return true,
             event = events.recv(), if !closed => match event {
-                Ok(BrokerEvent::Notify { topic: t, .. }) if t == topic => return true,
+                Ok(BrokerEvent::Notify { topic: t, .. }) if topics.contains(&t.as_str()) => return true,
                 Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
                 Ok(BrokerEvent::Notify { .. }) => {}
                 Err(broadcast::error::RecvError::Closed) => closed = true,

@@ -21,6 +21,7 @@ use crate::db::Pool;
 use crate::db::schema::accounts as a;
 use crate::error::AppError;
 use crate::messaging::{Channel, Message};
+use crate::realtime::feed::INCIDENT_TOPIC;
 use crate::realtime::service::dispatch::{self, DispatchNotice};
 
 /// Accounts per transaction.
@@ -139,7 +140,7 @@ pub fn start(
                     tracing::warn!(error = %format!("{e:#}"), "the incident message job could not run")
                 }
             }
-            if !crate::broker::wait_for(&mut events, &shutdown, every, "incident").await {
+            if !crate::broker::wait_for(&mut events, &shutdown, every, &[INCIDENT_TOPIC]).await {
                 return;
             }
         }

@@ -103,8 +103,13 @@ pub fn start_with(
             };
             // A full batch means more may be due right away.
             if !full
-                && !crate::broker::wait_for(&mut events, &shutdown, settings.poll_interval, TOPIC)
-                    .await
+                && !crate::broker::wait_for(
+                    &mut events,
+                    &shutdown,
+                    settings.poll_interval,
+                    &[TOPIC],
+                )
+                .await
             {
                 break;
             }

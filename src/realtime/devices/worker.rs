@@ -16,16 +16,16 @@ use anyhow::Context;
 use chrono::Utc;
 use futures_util::FutureExt;
 use futures_util::stream::{self, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::store::{self, Claimed};
 use crate::backoff::Backoff;
-use crate::broker::Broker;
+use crate::broker::{Broker, wait_for};
 use crate::crypto::DataKeys;
 use crate::db::Pool;
 use crate::push::{MAX_BODY_CHARS, Payload, Push, PushError, PushSender, Urgency, shorten};
+use crate::realtime::feed::{ACCOUNT_TOPIC, EVERYONE_TOPIC, INCIDENT_TOPIC};
 use crate::realtime::model::NoticeKind;
 
 /// How the worker claims, sends and retries.
@@ -72,8 +72,11 @@ pub struct Pass {
     pub ended: usize,
 }
 
-/// Starts the worker: `settings.passes` loops, each a pass, then a wait for a notice (any broker event), a
-/// resync or the poll interval, until `shutdown`. A pass in progress finishes first.
+/// The topics announced with every statement that writes notices (and so queues pushes).
+const NOTICE_TOPICS: [&str; 3] = [ACCOUNT_TOPIC, EVERYONE_TOPIC, INCIDENT_TOPIC];
+
+/// Starts the worker: `settings.passes` loops, each a pass, then a wait for a notice, a resync or the poll
+/// interval, until `shutdown`. A pass in progress finishes first.
 pub fn start(
     pool: Pool,
     keys: DataKeys,
@@ -96,17 +99,17 @@ pub fn start(
                             false
                         }
                     };
-                    if full {
-                        continue;
-                    }
-                    tokio::select! {
-                        biased;
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(settings.poll_interval) => {}
-                        // Any notice, a resync or a lag may mean new deliveries; a closed broker leaves the poll.
-                        event = events.recv() => if let Err(RecvError::Closed) = event {
-                            tokio::time::sleep(settings.poll_interval).await;
-                        }
+                    // A full batch means more may be due right away.
+                    if !full
+                        && !wait_for(
+                            &mut events,
+                            &shutdown,
+                            settings.poll_interval,
+                            &NOTICE_TOPICS,
+                        )
+                        .await
+                    {
+                        return;
                     }
                 }
             })
