@@ -19,10 +19,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use portico::accounts::service::Audience;
 use portico::config::Config;
-use portico::realtime::model::IncidentContent;
-use portico::realtime::service::{Declaration, cursor, declare_incident};
+use portico::realtime::service::{cursor, declare_incident};
 use portico::state::AppState;
 
 use setup::{BenchDb, open_file_limit, rss_bytes};
@@ -136,7 +134,16 @@ async fn run(sockets: usize, per_socket: usize, clients: usize) -> anyhow::Resul
     // One incident for every account.
     let declared_at = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() as u64;
     let t0 = Instant::now();
-    let incident = declare_incident(&state.pool, staff, declaration()).await?;
+    let incident = declare_incident(
+        &state.pool,
+        staff,
+        setup::drill(
+            "Fan-out bench",
+            "A drill: one notice to every account.",
+            true,
+        ),
+    )
+    .await?;
     let declare_time = t0.elapsed();
     let done = tokio::task::spawn_blocking(move || {
         processes
@@ -198,22 +205,4 @@ async fn run(sockets: usize, per_socket: usize, clients: usize) -> anyhow::Resul
     let _ = std::fs::remove_dir_all(&dir);
     db.drop_database().await?;
     Ok(())
-}
-
-fn declaration() -> Declaration<Audience> {
-    Declaration {
-        audience: Audience::All,
-        announced: true,
-        content: IncidentContent {
-            title: "Fan-out bench".into(),
-            description: "A drill: one notice to every account.".into(),
-            severity: portico::realtime::model::Severity::Low,
-            data_categories: vec!["account".into()],
-            cause: "A benchmark.".into(),
-            possible_harm: "None.".into(),
-            remedial_measures: "None needed.".into(),
-            user_actions: "Nothing.".into(),
-            contact: "bench@example.com".into(),
-        },
-    }
 }

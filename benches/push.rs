@@ -21,13 +21,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use futures_util::StreamExt;
-use portico::accounts::service::Audience;
 use portico::config::Config;
 use portico::push::Target;
 use portico::realtime::devices::worker::{self, Settings};
 use portico::realtime::devices::{NewDevice, Rules};
-use portico::realtime::model::IncidentContent;
-use portico::realtime::service::{Declaration, declare_incident};
+use portico::realtime::service::declare_incident;
 use portico::state::AppState;
 
 use diesel_async::RunQueryDsl;
@@ -151,7 +149,12 @@ async fn run(devices: usize) -> anyhow::Result<()> {
         );
 
         let t0 = Instant::now();
-        declare_incident(&state.pool, staff, declaration()).await?;
+        declare_incident(
+            &state.pool,
+            staff,
+            setup::drill("Push bench", "A drill: one push to every device.", false),
+        )
+        .await?;
         let declare = t0.elapsed();
         // The worker as the gateway runs it, with its default settings, until every push is done.
         let t1 = Instant::now();
@@ -201,22 +204,4 @@ struct Progress {
     done: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     failed: i64,
-}
-
-fn declaration() -> Declaration<Audience> {
-    Declaration {
-        audience: Audience::All,
-        announced: false,
-        content: IncidentContent {
-            title: "Push bench".into(),
-            description: "A drill: one push to every device.".into(),
-            severity: portico::realtime::model::Severity::Low,
-            data_categories: vec!["account".into()],
-            cause: "A benchmark.".into(),
-            possible_harm: "None.".into(),
-            remedial_measures: "None needed.".into(),
-            user_actions: "Nothing.".into(),
-            contact: "bench@example.com".into(),
-        },
-    }
 }

@@ -119,3 +119,27 @@ pub fn open_file_limit() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024)
 }
+
+/// A low-severity drill incident for every account: `title` and `description` name the bench; `announced`
+/// puts it on the public page too.
+pub fn drill(
+    title: &str,
+    description: &str,
+    announced: bool,
+) -> portico::realtime::service::Declaration<portico::accounts::service::Audience> {
+    portico::realtime::service::Declaration {
+        audience: portico::accounts::service::Audience::All,
+        announced,
+        content: portico::realtime::model::IncidentContent {
+            title: title.into(),
+            description: description.into(),
+            severity: portico::realtime::model::Severity::Low,
+            data_categories: vec!["account".into()],
+            cause: "A benchmark.".into(),
+            possible_harm: "None.".into(),
+            remedial_measures: "None needed.".into(),
+            user_actions: "Nothing.".into(),
+            contact: "bench@example.com".into(),
+        },
+    }
+}
