@@ -54,6 +54,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.config.privacy_job_interval,
         state.shutdown.clone(),
     );
+    // Objects of removed images leave storage; uploads never attached within a day are removed.
+    let media = crate::media::janitor::start(
+        state.pool.clone(),
+        state.media.storage().clone(),
+        state.broker.clone(),
+        state.shutdown.clone(),
+    );
     // Views and clicks move from `view_events` into the counters every few seconds.
     let rollup = crate::content::views::start_rollup(state.pool.clone(), state.shutdown.clone());
     // Accounts whose cancellation's cooling-off period has ended are erased.
@@ -90,6 +97,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(20), pushes).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), incident_messages).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rollup).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), media).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), erasure).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), exports).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), retention).await;

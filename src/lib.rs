@@ -1,7 +1,7 @@
 //! Portico: a GraphQL gateway for a creative-community website.
 //!
 //! Data flows one way, down these floors: `cli` -> `app` -> `http` -> `state` -> `schema` (the graph) -> the
-//! domains (`rights` -> `accounts` -> `content` -> `privacy` -> `realtime`) -> the building blocks (`messaging` -> `push` -> `graphql` ->
+//! domains (`rights` -> `accounts` -> `content` -> `privacy` -> `realtime`) -> the building blocks (`media` -> `messaging` -> `push` -> `graphql` ->
 //! `crypto` -> `broker` -> `backoff` -> `client` -> `clock` -> `error` -> `db` -> `telemetry` -> `config`). `tests/it/architecture.rs`
 //! holds the order and fails on an import that points up or sideways.
 
@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod media;
 pub mod messaging;
 pub mod privacy;
 pub mod push;

@@ -28,6 +28,8 @@ pub struct Inner {
     pub access: crate::broker::KeyedWake,
     /// The configured push services (Web Push, FCM, APNs).
     pub push: Arc<crate::push::Services>,
+    /// Uploaded images and their storage.
+    pub media: crate::media::Media,
     pub database_url: String,
     /// The embedded migration versions `/readyz` expects in the database.
     pub migrations: Vec<String>,
@@ -74,6 +76,10 @@ impl AppState {
                 .context("configuring push services")?,
         );
         let access = crate::broker::KeyedWake::start(&broker, "access");
+        let media = crate::media::Media::new(
+            pool.clone(),
+            crate::media::Storage::from_config(&config.media.storage)?,
+        );
         let schema = schema::build(
             &config,
             pool.clone(),
@@ -81,6 +87,7 @@ impl AppState {
             keys.clone(),
             accounts.clone(),
             push.clone(),
+            media.clone(),
         );
         Ok(AppState(Arc::new(Inner {
             config,
@@ -90,6 +97,7 @@ impl AppState {
             keys,
             accounts,
             push,
+            media,
             access,
             database_url: url.to_string(),
             migrations: db::migrations::embedded_versions(),

@@ -37,6 +37,8 @@ pub struct ProfileChange {
     pub city: Option<String>,
     pub occupation: Option<String>,
     pub gender: Option<String>,
+    /// An upload (by id) to show as the avatar, instead of `text.avatar_url`.
+    pub avatar_image: Option<i64>,
 }
 
 fn text(value: &Option<String>, field: &str, max: usize) -> AppResult<Option<Option<String>>> {
@@ -74,6 +76,12 @@ impl Accounts {
     /// Applies a profile change in one transaction.
     pub async fn update_profile(&self, account_id: i64, change: ProfileChange) -> AppResult<()> {
         let avatar = url(&change.text.avatar_url, "avatarUrl")?;
+        if avatar.is_some() && change.avatar_image.is_some() {
+            return Err(AppError::bad_input(
+                "avatarImageId",
+                "give either avatarUrl or avatarImageId, not both",
+            ));
+        }
         let link = url(&change.text.link, "link")?;
         let hometown = text(&change.text.hometown, "hometown", 64)?;
         let signature = text(&change.text.signature, "signature", 120)?;
@@ -140,6 +148,20 @@ impl Accounts {
                     }
                 };
             }
+            // An uploaded avatar is attached (the previous upload goes); a URL or a cleared avatar lets it go.
+            let avatar = match change.avatar_image {
+                Some(id) => Some(Some(
+                    crate::media::store::attach_avatar(conn, account_id, id)
+                        .await?
+                        .url(),
+                )),
+                None => {
+                    if avatar.is_some() {
+                        crate::media::store::detach_avatar(conn, account_id).await?;
+                    }
+                    avatar
+                }
+            };
             set!(profiles::avatar_url, avatar);
             set!(profiles::link, link);
             set!(profiles::hometown, hometown);
@@ -313,17 +335,24 @@ impl Accounts {
             return Err(AppError::bad_input("field", "not a profile field"));
         };
         let mut conn = self.pool.get().await?;
-        // `column` and `erased` come from the fixed list above, never from the request.
-        diesel::sql_query(format!(
-            "UPDATE profiles SET {column} = {erased}, private_fields = array_remove(private_fields, $2),
-                    updated_at = now()
-             WHERE account_id = $1"
-        ))
-        .bind::<diesel::sql_types::BigInt, _>(account_id)
-        .bind::<diesel::sql_types::Text, _>(field)
-        .execute(&mut conn)
-        .await?;
-        Ok(())
+        conn.transaction::<_, AppError, _>(async |conn| {
+            // `column` and `erased` come from the fixed list above, never from the request.
+            diesel::sql_query(format!(
+                "UPDATE profiles SET {column} = {erased}, private_fields = array_remove(private_fields, $2),
+                        updated_at = now()
+                 WHERE account_id = $1"
+            ))
+            .bind::<diesel::sql_types::BigInt, _>(account_id)
+            .bind::<diesel::sql_types::Text, _>(field)
+            .execute(conn)
+            .await?;
+            if field == "avatar_url" {
+                // An uploaded avatar leaves storage with the field.
+                crate::media::store::detach_avatar(conn, account_id).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 }
 

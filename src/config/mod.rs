@@ -66,6 +66,8 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// Web Push, FCM and APNs credentials.
     pub push: PushConfig,
+    /// Where uploaded images are kept and how they are served.
+    pub media: MediaConfig,
     pub oauth: BTreeMap<String, OAuthProviderConfig>,
     pub graphiql: bool,
     pub introspection: bool,
@@ -105,6 +107,43 @@ pub struct PushConfig {
     pub apns: Option<ApnsConfig>,
     /// `PORTICO_APNS_URL`: one APNs gateway for every device; otherwise each device's environment picks it.
     pub apns_url: Option<String>,
+}
+
+/// Uploaded images: the storage, the upload limit and how `/media/<key>` answers.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub storage: MediaStorage,
+    /// `PORTICO_MAX_UPLOAD_BYTES`: the largest multipart request (default 20 MiB); 413 above it.
+    pub max_upload_bytes: usize,
+    /// `PORTICO_MEDIA_SERVE`: stream objects through the gateway (default), or, with S3, redirect to a
+    /// short-lived presigned URL.
+    pub serve: MediaServe,
+}
+
+/// Where the objects live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaStorage {
+    /// `PORTICO_MEDIA_DIR` (default `.portico/media`).
+    Local(PathBuf),
+    /// `PORTICO_MEDIA_URL=s3://bucket/prefix`, with `PORTICO_MEDIA_S3_ENDPOINT`, `_REGION`, `_ACCESS_KEY_ID` and
+    /// `_SECRET_ACCESS_KEY` (any S3-compatible service).
+    S3(S3Config),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub bucket: String,
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaServe {
+    Stream,
+    Redirect,
 }
 
 /// The APNs token-based credentials.

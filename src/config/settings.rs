@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Environment, LogFormat};
+use super::{Environment, LogFormat, MediaServe};
 
 /// One value: not given (or blank), parsed, or refused with the reason.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +64,14 @@ pub struct Settings {
     pub apns_team_id: Setting<String>,
     pub apns_topic: Setting<String>,
     pub apns_url: Setting<String>,
+    pub media_dir: Setting<String>,
+    pub media_url: Setting<String>,
+    pub media_s3_endpoint: Setting<String>,
+    pub media_s3_region: Setting<String>,
+    pub media_s3_access_key_id: Setting<String>,
+    pub media_s3_secret_access_key: Setting<String>,
+    pub media_serve: Setting<MediaServe>,
+    pub max_upload_bytes: Setting<usize>,
     pub graphiql: Setting<bool>,
     pub introspection: Setting<bool>,
     pub allowed_origins: Setting<String>,
@@ -139,6 +147,17 @@ impl FromStr for LogFormat {
             "json" => Ok(LogFormat::Json),
             "pretty" => Ok(LogFormat::Pretty),
             _ => Err("neither `json` nor `pretty`"),
+        }
+    }
+}
+
+impl FromStr for MediaServe {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stream" => Ok(MediaServe::Stream),
+            "redirect" => Ok(MediaServe::Redirect),
+            _ => Err("neither `stream` nor `redirect`"),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::settings::{Setting, Settings, key_of};
 use super::{
     ApnsConfig, Config, ConfigError, DEV_DATA_KEY, DEV_JWT_SECRET, Environment, Limits, LogFormat,
-    OAuthProviderConfig, PushConfig, Retention,
+    MediaConfig, MediaServe, MediaStorage, OAuthProviderConfig, PushConfig, Retention, S3Config,
 };
 
 /// The problems found so far.
@@ -74,6 +74,7 @@ impl Settings {
             r.refuse("PORTICO_WEBHOOK_SECRET: required when a webhook URL is configured");
         }
         let push = push(&mut r, prod, s);
+        let media = media(&mut r, s);
         let database_url = given!(r, s.database_url);
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -126,6 +127,7 @@ impl Settings {
             email_webhook_url,
             webhook_secret,
             push,
+            media,
             oauth,
             graphiql: value!(r, s.graphiql, !prod),
             introspection: value!(r, s.introspection, !prod),
@@ -224,6 +226,60 @@ fn push(r: &mut Report, prod: bool, s: &mut Settings) -> PushConfig {
         fcm_api_url: fcm_api_url.unwrap_or_else(|| "https://fcm.googleapis.com".into()),
         apns,
         apns_url,
+    }
+}
+
+/// Media storage: a local folder unless `PORTICO_MEDIA_URL` names an S3 bucket.
+fn media(r: &mut Report, s: &mut Settings) -> MediaConfig {
+    let dir = given!(r, s.media_dir);
+    let url = given!(r, s.media_url);
+    let endpoint = given!(r, s.media_s3_endpoint);
+    let endpoint = webhook(r, "media_s3_endpoint", endpoint);
+    let region = given!(r, s.media_s3_region);
+    let access_key_id = given!(r, s.media_s3_access_key_id);
+    let secret_access_key = given!(r, s.media_s3_secret_access_key);
+    if access_key_id.is_some() != secret_access_key.is_some() {
+        r.refuse("PORTICO_MEDIA_S3_ACCESS_KEY_ID and PORTICO_MEDIA_S3_SECRET_ACCESS_KEY: set both or neither");
+    }
+    let storage = match url {
+        None => MediaStorage::Local(PathBuf::from(
+            dir.unwrap_or_else(|| ".portico/media".into()),
+        )),
+        Some(url) => {
+            if dir.is_some() {
+                r.refuse("PORTICO_MEDIA_DIR and PORTICO_MEDIA_URL: set one or the other");
+            }
+            match url
+                .strip_prefix("s3://")
+                .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+            {
+                Some((bucket, prefix)) if !bucket.is_empty() => MediaStorage::S3(S3Config {
+                    bucket: bucket.to_string(),
+                    prefix: prefix.trim_matches('/').to_string(),
+                    endpoint,
+                    region: region.unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id,
+                    secret_access_key,
+                }),
+                _ => {
+                    r.refuse("PORTICO_MEDIA_URL: must be s3://bucket or s3://bucket/prefix");
+                    MediaStorage::Local(PathBuf::from(".portico/media"))
+                }
+            }
+        }
+    };
+    let serve = value!(r, s.media_serve, MediaServe::Stream);
+    if serve == MediaServe::Redirect && !matches!(storage, MediaStorage::S3(_)) {
+        r.refuse("PORTICO_MEDIA_SERVE: `redirect` needs S3 storage (PORTICO_MEDIA_URL)");
+    }
+    let max_upload_bytes = value!(r, s.max_upload_bytes, 20 * 1024 * 1024);
+    if max_upload_bytes < 1024 {
+        r.refuse("PORTICO_MAX_UPLOAD_BYTES: at least 1024");
+    }
+    MediaConfig {
+        storage,
+        max_upload_bytes,
+        serve,
     }
 }
 

@@ -3,9 +3,11 @@
 //! chose. Removal is a soft delete that also clears every text, image and tag, so nothing the member wrote stays
 //! in the row; kept pieces stay published, and their author resolves to null once the account is erased.
 
+use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::schema::works;
 use crate::error::AppResult;
 
 /// The title a removed work or article keeps (the column requires one).
@@ -56,6 +58,15 @@ pub async fn erase_author(
     .bind::<diesel::sql_types::Text, _>(REMOVED_TITLE)
     .execute(conn)
     .await?;
+    // Uploads go with the works that were removed, and so do the avatar and those attached to nothing; a
+    // kept work keeps its pictures. (The trigger queues their objects; the media job deletes them.)
+    let kept: Vec<i64> = works::table
+        .filter(works::author_id.eq(account_id))
+        .filter(works::deleted_at.is_null())
+        .select(works::id)
+        .load(conn)
+        .await?;
+    crate::media::store::remove_owner_except(conn, account_id, &kept).await?;
     let articles_removed = diesel::sql_query(
         "UPDATE articles SET deleted_at = coalesce(deleted_at, now()), title = $3, summary = NULL, \
            body_markdown = '', body_html = '', tags = '{}', search = ''::tsvector, updated_at = now() \

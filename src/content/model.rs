@@ -6,12 +6,67 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{articles, works};
 
-/// One image of a work.
+/// One image of a work, as kept in `works.images`: an external URL, or an upload (its id, type, size and
+/// thumbnails copied in when it is attached, so a page of works reads no other table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Image {
     pub url: String,
     pub width: i32,
     pub height: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thumbnails: Vec<Thumbnail>,
+}
+
+/// A thumbnail of an uploaded image of a work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    pub url: String,
+    pub width: i32,
+    pub height: i32,
+}
+
+impl Image {
+    /// An external image (a URL the member gave).
+    pub fn external(url: String, width: i32, height: i32) -> Image {
+        Image {
+            url,
+            width,
+            height,
+            image_id: None,
+            content_type: None,
+            bytes: None,
+            thumbnails: Vec::new(),
+        }
+    }
+}
+
+impl From<&crate::media::ImageRow> for Image {
+    fn from(row: &crate::media::ImageRow) -> Image {
+        Image {
+            url: row.url(),
+            width: row.width,
+            height: row.height,
+            image_id: Some(row.id),
+            content_type: Some(row.content_type.clone()),
+            bytes: Some(row.bytes),
+            thumbnails: row
+                .thumbnails()
+                .into_iter()
+                .map(|t| Thumbnail {
+                    url: crate::media::url(&t.key),
+                    width: t.width,
+                    height: t.height,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A work (illustration, photograph, ...) as stored.

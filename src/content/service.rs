@@ -22,6 +22,8 @@ pub struct WorkDraft {
     pub title: Option<String>,
     pub description: Option<String>,
     pub images: Option<Vec<Image>>,
+    /// Uploaded images by id, in order (instead of `images`).
+    pub image_ids: Option<Vec<i64>>,
     pub tags: Option<Vec<String>>,
     pub category: Option<String>,
     pub draft: Option<bool>,
@@ -84,6 +86,71 @@ pub fn tags(list: &[String]) -> AppResult<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// The work's new images: external URLs, or uploads by id (checked again when they are attached).
+enum Images {
+    External(Vec<Image>),
+    Uploads(Vec<i64>),
+}
+
+fn new_images(external: Option<&[Image]>, uploads: Option<&[i64]>) -> AppResult<Option<Images>> {
+    let given = external.filter(|e| !e.is_empty());
+    if let (Some(_), Some(u)) = (given, uploads)
+        && !u.is_empty()
+    {
+        return Err(AppError::bad_input(
+            "imageIds",
+            "give either images (URLs) or imageIds (uploads), not both",
+        ));
+    }
+    if let Some(u) = uploads
+        && given.is_none()
+    {
+        if u.is_empty() || u.len() > MAX_IMAGES {
+            return Err(AppError::bad_input(
+                "imageIds",
+                format!("a work needs 1 to {MAX_IMAGES} images"),
+            ));
+        }
+        if u.iter().enumerate().any(|(i, id)| u[..i].contains(id)) {
+            return Err(AppError::bad_input(
+                "imageIds",
+                "an image may appear only once in a work",
+            ));
+        }
+        return Ok(Some(Images::Uploads(u.to_vec())));
+    }
+    external
+        .map(|e| images(e).map(Images::External))
+        .transpose()
+}
+
+/// Writes the work's images: uploads are attached to it (and its earlier uploads not kept are removed).
+async fn set_images(
+    conn: &mut AsyncPgConnection,
+    account_id: i64,
+    work_id: i64,
+    images: Images,
+) -> AppResult<()> {
+    let list = match images {
+        Images::External(list) => {
+            crate::media::store::detach_work(conn, work_id).await?;
+            list
+        }
+        Images::Uploads(ids) => {
+            crate::media::store::attach_to_work(conn, account_id, work_id, &ids)
+                .await?
+                .iter()
+                .map(Image::from)
+                .collect()
+        }
+    };
+    diesel::update(works::table.find(work_id))
+        .set(works::images.eq(serde_json::to_value(list).expect("images serialise")))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 fn images(list: &[Image]) -> AppResult<Vec<Image>> {
@@ -193,7 +260,11 @@ pub async fn index_account(
 pub async fn publish_work(pool: &Pool, account_id: i64, d: WorkDraft) -> AppResult<Work> {
     let t = title(d.title.as_deref().unwrap_or(""), 100)?;
     let description = optional_text(d.description.as_deref().unwrap_or(""), "description", 2000)?;
-    let imgs = images(d.images.as_deref().unwrap_or(&[]))?;
+    let imgs = new_images(
+        Some(d.images.as_deref().unwrap_or(&[])),
+        d.image_ids.as_deref(),
+    )?
+    .expect("a new work always has images");
     let tag_list = tags(d.tags.as_deref().unwrap_or(&[]))?;
     let category = d.category.unwrap_or_default().trim().to_lowercase();
     let draft = d.draft.unwrap_or(false);
@@ -211,7 +282,7 @@ pub async fn publish_work(pool: &Pool, account_id: i64, d: WorkDraft) -> AppResu
                 works::title.eq(&t),
                 works::description.eq(&description),
                 works::category.eq(&category),
-                works::images.eq(serde_json::to_value(&imgs).expect("images serialise")),
+                works::images.eq(serde_json::json!([])),
                 works::tags.eq(&tag_list),
                 works::draft.eq(draft),
                 works::published_at.eq((!draft).then(chrono::Utc::now)),
@@ -219,6 +290,7 @@ pub async fn publish_work(pool: &Pool, account_id: i64, d: WorkDraft) -> AppResu
             .returning(works::id)
             .get_result(conn)
             .await?;
+        set_images(conn, account_id, id, imgs).await?;
         index_work(conn, id).await?;
         Ok(store::works_by_ids(conn, &[id]).await?.remove(0))
     })
@@ -233,7 +305,7 @@ pub async fn update_work(pool: &Pool, account_id: i64, id: i64, d: WorkDraft) ->
         .as_deref()
         .map(|v| optional_text(v, "description", 2000))
         .transpose()?;
-    let imgs = d.images.as_deref().map(images).transpose()?;
+    let imgs = new_images(d.images.as_deref(), d.image_ids.as_deref())?;
     let tag_list = d.tags.as_deref().map(tags).transpose()?;
     let category = d.category.map(|c| c.trim().to_lowercase());
     let mut conn = pool.get().await?;
@@ -253,15 +325,15 @@ pub async fn update_work(pool: &Pool, account_id: i64, id: i64, d: WorkDraft) ->
                 works::title.eq(t.unwrap_or(work.title)),
                 works::description.eq(description.unwrap_or(work.description)),
                 works::category.eq(category.unwrap_or(work.category)),
-                works::images.eq(imgs
-                    .map(|i| serde_json::to_value(i).expect("images serialise"))
-                    .unwrap_or(work.images)),
                 works::tags
                     .eq(tag_list.unwrap_or_else(|| work.tags.iter().flatten().cloned().collect())),
                 works::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)
             .await?;
+        if let Some(imgs) = imgs {
+            set_images(conn, account_id, id, imgs).await?;
+        }
         if let Some(draft) = d.draft {
             let published_at = publication(draft, work.published_at);
             diesel::update(target)
@@ -284,6 +356,8 @@ pub async fn delete_work(pool: &Pool, account_id: i64, id: i64) -> AppResult<()>
             .set(works::deleted_at.eq(diesel::dsl::now))
             .execute(conn)
             .await?;
+        // Its uploads leave storage (the media job removes the objects once the rows are gone).
+        crate::media::store::detach_work(conn, id).await?;
         Ok(())
     })
     .await

@@ -123,6 +123,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    images (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        key -> Text,
+        content_type -> Text,
+        width -> Int4,
+        height -> Int4,
+        bytes -> Int8,
+        thumbnails -> Jsonb,
+        work_id -> Nullable<Int8>,
+        position -> Nullable<Int4>,
+        avatar -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media_orphans (key) {
+        key -> Text,
+        objects -> Array<Text>,
+        queued_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     incident_dispatches (update_id) {
         update_id -> Int8,
         after_account -> Int8,
@@ -472,6 +497,8 @@ diesel::joinable!(partner_tokens -> partners (partner_id));
 diesel::joinable!(partners -> accounts (registered_by));
 diesel::joinable!(policy_purposes -> policy_versions (policy_version_id));
 diesel::joinable!(policy_versions -> accounts (published_by));
+diesel::joinable!(images -> accounts (owner_id));
+diesel::joinable!(images -> works (work_id));
 diesel::joinable!(profiles -> accounts (account_id));
 diesel::joinable!(push_deliveries -> notifications (notification_id));
 diesel::joinable!(push_deliveries -> push_devices (device_id));
@@ -492,10 +519,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_records,
     data_exports,
     disclosures,
+    images,
     incident_dispatches,
     incident_updates,
     incidents,
     login_failures,
+    media_orphans,
     notifications,
     oauth_states,
     outbox_messages,

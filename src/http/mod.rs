@@ -1,5 +1,5 @@
 //! The HTTP surface: `/graphql` (GET, POST), `/graphql/ws`, `/graphiql`, `/beacon.gif`, `/healthz`, `/readyz`,
-//! `/metrics`, `/privacy/exports/{id}` (data export downloads).
+//! `/metrics`, `/privacy/exports/{id}` (data export downloads), `/media/{key}` (uploaded images).
 
 pub mod analysis;
 pub mod beacon;
@@ -8,6 +8,7 @@ pub mod export;
 pub mod graphiql;
 pub mod graphql;
 mod health;
+pub mod media;
 mod middleware;
 pub mod origin;
 pub mod params;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws::handler))
         .route("/beacon.gif", get(beacon::beacon))
         .route("/privacy/exports/{id}", get(export::download))
+        .route("/media/{key}", get(media::get))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod content;
+pub mod media;
 pub mod privacy;
 pub mod realtime;
 pub mod rights;
@@ -150,6 +151,7 @@ pub struct Mutation(
     EventsMutation,
     RealtimeMutation,
     crate::schema::realtime::PushMutation,
+    crate::schema::media::MediaMutation,
     PolicyMutation,
     ConsentMutation,
     crate::schema::privacy::PartnersMutation,
@@ -180,6 +182,7 @@ pub fn build(
     keys: DataKeys,
     accounts: Accounts,
     push: std::sync::Arc<crate::push::Services>,
+    media: crate::media::Media,
 ) -> PorticoSchema {
     let limits = &config.limits;
     let mut b = builder()
@@ -192,6 +195,7 @@ pub fn build(
         .data(keys)
         .data(accounts)
         .data(push)
+        .data(media)
         .data(std::sync::Arc::new(config.clone()))
         // Application depth is limited by `PORTICO_MAX_DEPTH` in `http::analysis`, which leaves introspection
         // out (GraphiQL's own query nests 14 levels); this is only the backstop the query text's nesting bound

@@ -26,6 +26,7 @@ const FLOORS: &[&str] = &[
     "content",
     "privacy",
     "realtime",
+    "media",
     "messaging",
     "push",
     "graphql",

@@ -136,6 +136,13 @@ impl TestDb {
         TestDb { name, url }
     }
 
+    /// The folder uploads of this database are stored in (under cargo's target directory).
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("media")
+            .join(&self.name)
+    }
+
     /// A direct connection for assertions on raw tables.
     pub async fn conn(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.url).await.unwrap()
@@ -144,6 +151,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.media_dir());
         let name = self.name.clone();
         // Drop on a thread of its own: a runtime may be shutting down around us.
         let _ = std::thread::spawn(move || {
@@ -190,6 +198,8 @@ impl TestApp {
     fn over(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_database(&db.url);
         config.pool_size = 4;
+        // Each database has its own media folder, as each deployment has its own storage.
+        config.media.storage = portico::config::MediaStorage::Local(db.media_dir());
         tweak(&mut config);
         // Logs go through the test writer, so a passing test stays quiet and a failing one shows them.
         let _ = tracing_subscriber::fmt()

@@ -15,6 +15,7 @@ mod harness;
 mod http_graphql;
 mod introspection;
 mod keys;
+mod media;
 mod messaging;
 mod oauth_providers;
 mod privacy;

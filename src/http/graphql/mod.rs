@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 mod run;
+mod upload;
 
 use run::{run_batch, run_one};
 
@@ -114,7 +115,8 @@ pub async fn get(
     };
     match params::from_query_string(raw.as_deref().unwrap_or("")) {
         Ok(p) => {
-            let answer = run_one(&state, &headers, &client, Method::GET, media, p).await;
+            let answer =
+                run_one(&state, &headers, &client, Method::GET, media, p, Vec::new()).await;
             super::caching::public_get(&headers, answer.res, answer.errors).await
         }
         Err(message) => request_error(
@@ -126,7 +128,8 @@ pub async fn get(
     }
 }
 
-/// `POST /graphql`: a JSON body (`application/json` or `application/graphql-response+json`), never a form,
+/// `POST /graphql`: a JSON body (`application/json` or `application/graphql-response+json`), or a GraphQL
+/// multipart request with a bearer token or `GraphQL-Require-Preflight` (see [`upload`]); never a plain form,
 /// so a browser's simple cross-site request can never reach the executor.
 pub async fn post(
     State(state): State<AppState>,
@@ -137,6 +140,9 @@ pub async fn post(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
+    if upload::is_multipart(&headers) {
+        return upload::post(&state, &headers, &client, media, body).await;
+    }
     if let Err(message) = check_content_type(&headers) {
         return request_error(
             media,
@@ -159,9 +165,17 @@ pub async fn post(
     };
     match params::from_json_body(&body) {
         Ok(Body::Single(p)) => {
-            run_one(&state, &headers, &client, Method::POST, media, p)
-                .await
-                .res
+            run_one(
+                &state,
+                &headers,
+                &client,
+                Method::POST,
+                media,
+                p,
+                Vec::new(),
+            )
+            .await
+            .res
         }
         Ok(Body::Batch(batch)) => run_batch(&state, &headers, &client, media, batch).await,
         Err(message) => request_error(

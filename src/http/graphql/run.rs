@@ -85,14 +85,15 @@ pub(super) async fn run_batch(
         if i > 0 {
             body.push(b',');
         }
-        let answer = run_one(state, headers, client, Method::POST, media, p).await;
+        let answer = run_one(state, headers, client, Method::POST, media, p, Vec::new()).await;
         body.extend_from_slice(&answer.body);
     }
     body.push(b']');
     json_response(media, StatusCode::OK, body)
 }
 
-/// Runs one operation; returns the HTTP response and its JSON body (for batches).
+/// Runs one operation with the files of a multipart request (each with the variable path it fills); returns
+/// the HTTP response and its JSON body (for batches).
 pub(super) async fn run_one(
     state: &AppState,
     headers: &HeaderMap,
@@ -100,6 +101,7 @@ pub(super) async fn run_one(
     method: Method,
     media: MediaType,
     p: Params,
+    uploads: Vec<(String, async_graphql::UploadValue)>,
 ) -> Answer {
     let started = Instant::now();
     let (doc, analysis) =
@@ -126,6 +128,9 @@ pub(super) async fn run_one(
     };
     request.operation_name = p.operation_name;
     request.set_parsed_query(doc);
+    for (path, file) in uploads {
+        request.set_upload(&path, file);
+    }
     match execute(state, request, &analysis, started).await {
         Ok(response) => serialise(state, media, response),
         Err(()) => Answer::refusal(

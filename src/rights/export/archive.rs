@@ -91,6 +91,7 @@ pub async fn build(
         "consents": consents,
         "consentHistory": consent_history,
         "works": works_of(conn, account_id).await?,
+        "images": images_of(conn, account_id).await?,
         "articles": articles_of(conn, account_id).await?,
         "collections": collections_of(conn, account_id).await?,
         "notifications": notifications_of(conn, account_id).await?,
@@ -245,6 +246,22 @@ async fn works_of(conn: &mut AsyncPgConnection, account_id: i64) -> QueryResult<
                     "publishedAt": w.published_at, "createdAt": w.created_at, "updatedAt": w.updated_at,
                     "deletedAt": w.deleted_at, "viewCount": w.view_count,
                     "collectionCount": w.collection_count })
+        })
+        .collect())
+}
+
+/// Every upload of the account: where it is served, its size and what it is attached to.
+async fn images_of(conn: &mut AsyncPgConnection, account_id: i64) -> QueryResult<Vec<Value>> {
+    let rows = crate::media::store::of_owner(conn, account_id).await?;
+    Ok(rows
+        .iter()
+        .map(|i| {
+            json!({ "id": ids::encode("Image", i.id).0, "url": i.url(), "contentType": i.content_type,
+                    "width": i.width, "height": i.height, "bytes": i.bytes,
+                    "work": i.work_id.map(|w| ids::encode("Work", w).0), "avatar": i.avatar,
+                    "thumbnails": i.thumbnails().iter().map(|t| json!({ "url": crate::media::url(&t.key),
+                        "width": t.width, "height": t.height })).collect::<Vec<_>>(),
+                    "createdAt": i.created_at })
         })
         .collect())
 }

@@ -272,6 +272,13 @@ impl AccountsMutation {
             city: input.city,
             occupation: input.occupation,
             gender: input.gender.map(|g| g.as_str().to_string()),
+            avatar_image: input
+                .avatar_image_id
+                .map(|id| crate::graphql::ids::decode_i64(&id, "Image", "avatarImageId"))
+                .transpose()
+                .map_err(|_| {
+                    AppError::bad_input("avatarImageId", "avatarImageId must be an Image id")
+                })?,
         };
         accounts(ctx).update_profile(s.account_id, change).await?;
         Me::load(ctx, s.account_id).await

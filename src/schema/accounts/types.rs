@@ -145,6 +145,8 @@ pub struct LoginWithCodeInput {
 pub struct UpdateProfileInput {
     /// An http(s) URL.
     pub avatar_url: Option<String>,
+    /// One of the viewer's uploads (`uploadImage`) as the avatar, instead of `avatarUrl`.
+    pub avatar_image_id: Option<async_graphql::ID>,
     pub hometown: Option<String>,
     pub signature: Option<String>,
     pub bio: Option<String>,

@@ -27,8 +27,11 @@ pub struct PublishWorkInput {
     pub title: String,
     /// At most 2000 characters.
     pub description: Option<String>,
-    /// 1 to 20 images; the first is the cover.
+    /// 1 to 20 images by URL; the first is the cover. Leave empty when giving `imageIds`.
+    #[graphql(default)]
     pub images: Vec<ImageInput>,
+    /// 1 to 20 of the viewer's uploads (`uploadImage`), in order; the first is the cover.
+    pub image_ids: Option<Vec<ID>>,
     /// At most 10 tags of at most 24 characters.
     pub tags: Option<Vec<String>>,
     /// One of `workCategories`.
@@ -42,7 +45,11 @@ pub struct PublishWorkInput {
 pub struct UpdateWorkInput {
     pub title: Option<String>,
     pub description: Option<String>,
+    /// New images by URL (the work's uploads are then removed).
     pub images: Option<Vec<ImageInput>>,
+    /// New images from the viewer's uploads, in order; uploads the work showed before and no longer lists
+    /// are removed.
+    pub image_ids: Option<Vec<ID>>,
     pub tags: Option<Vec<String>>,
     pub category: Option<String>,
     /// true makes it a draft again; false publishes it.
@@ -81,12 +88,18 @@ pub struct Deleted {
 
 fn images(list: Vec<ImageInput>) -> Vec<Image> {
     list.into_iter()
-        .map(|i| Image {
-            url: i.url,
-            width: i.width,
-            height: i.height,
-        })
+        .map(|i| Image::external(i.url, i.width, i.height))
         .collect()
+}
+
+fn image_ids(list: Option<Vec<ID>>) -> Result<Option<Vec<i64>>, AppError> {
+    list.map(|ids| {
+        ids.iter()
+            .map(|id| ids::decode_i64(id, "Image", "imageIds"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| AppError::bad_input("imageIds", "each of imageIds must be an Image id"))
+    })
+    .transpose()
 }
 
 fn me(ctx: &Context<'_>) -> Result<i64, AppError> {
@@ -127,6 +140,7 @@ impl ContentMutation {
             title: Some(input.title),
             description: input.description,
             images: Some(images(input.images)),
+            image_ids: image_ids(input.image_ids)?,
             tags: input.tags,
             category: Some(input.category),
             draft: input.draft,
@@ -149,6 +163,7 @@ impl ContentMutation {
             title: input.title,
             description: input.description,
             images: input.images.map(images),
+            image_ids: image_ids(input.image_ids)?,
             tags: input.tags,
             category: input.category,
             draft: input.draft,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, MergedObject, Object, SimpleObject};
+use async_graphql::{Context, ID, MergedObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::accounts::loaders::Users;
@@ -14,15 +14,6 @@ use crate::content::model::{Article, Work};
 use crate::error::AppError;
 use crate::graphql::ids;
 use crate::schema::accounts::User;
-
-/// One image of a work.
-#[derive(SimpleObject, Clone)]
-pub struct Image {
-    /// An http(s) URL.
-    pub url: String,
-    pub width: i32,
-    pub height: i32,
-}
 
 /// A published piece of visual work: an illustration, photograph, painting, design, ...
 #[derive(MergedObject)]
@@ -82,16 +73,8 @@ impl WorkBody {
         self.0.description.as_deref()
     }
     /// The images, in order; the first is the cover.
-    async fn images(&self) -> Vec<Image> {
-        self.0
-            .images()
-            .into_iter()
-            .map(|i| Image {
-                url: i.url,
-                width: i.width,
-                height: i.height,
-            })
-            .collect()
+    async fn images(&self) -> Vec<crate::schema::media::Image> {
+        self.0.images().into_iter().map(Into::into).collect()
     }
     /// The first image's URL.
     async fn cover_url(&self) -> Option<String> {
