@@ -2,6 +2,7 @@
 
 pub mod cursor;
 pub mod erase;
+mod images;
 pub mod loaders;
 pub mod model;
 pub mod search;

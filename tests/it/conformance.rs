@@ -176,3 +176,25 @@ async fn a_web_push_service_on_http_ece_decrypts_and_verifies_the_gateways_push(
     let _ = worker.await;
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_data_upload_from_nodes_fetch_is_taken_and_a_cross_site_one_is_not() {
+    if !ready("upload.mjs").await {
+        return;
+    }
+    let app = TestApp::new().await;
+    let server = app.serve().await;
+    let (member, _) = app.register("nodeupload", "+8613900160003").await;
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("upload-{}.jpg", app.db.name));
+    std::fs::write(&path, crate::media::jpeg(1600, 1200)).unwrap();
+    run_script(
+        "upload.mjs",
+        &server.http_url(""),
+        &[&member, path.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    server.shutdown().await;
+}

@@ -16,6 +16,7 @@ mod http_graphql;
 mod introspection;
 mod keys;
 mod media;
+mod media_s3;
 mod messaging;
 mod oauth_providers;
 mod privacy;

@@ -66,6 +66,14 @@ pub(super) async fn post(
     body: axum::body::Body,
 ) -> Response {
     if !preflighted(headers) {
+        // Read (and drop) what the client is still sending, up to the upload limit, so it sees this answer
+        // instead of a connection reset mid-body.
+        discard(
+            body,
+            state.config.media.max_upload_bytes,
+            state.config.limits.request_timeout,
+        )
+        .await;
         return request_error(
             media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,6 +112,22 @@ pub(super) async fn post(
         }
         Err((status, code, message)) => request_error(media, status, code, &message),
     }
+}
+
+/// Reads and drops a body of up to `limit` bytes within `timeout`.
+async fn discard(body: axum::body::Body, limit: usize, timeout: std::time::Duration) {
+    use futures_util::StreamExt;
+    let drain = async {
+        let mut stream = body.into_data_stream();
+        let mut read = 0;
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, drain).await;
 }
 
 fn too_large(limit: usize) -> String {
