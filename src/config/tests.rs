@@ -134,3 +134,52 @@ fn oauth_groups_are_collected_per_provider() {
     assert_eq!(c.oauth["wechat"].values["appid"], "wx1");
     assert_eq!(c.oauth["qq"].values["client_id"], "q");
 }
+
+#[test]
+fn media_storage_is_a_folder_or_an_s3_bucket() {
+    let c = Config::from_map(&BTreeMap::new()).unwrap();
+    assert_eq!(
+        c.media.storage,
+        MediaStorage::Local(PathBuf::from(".portico/media"))
+    );
+    assert_eq!(c.media.max_upload_bytes, 20 * 1024 * 1024);
+    assert_eq!(c.media.serve, MediaServe::Stream);
+    let c = Config::from_map(&map(&[
+        ("PORTICO_MEDIA_URL", "s3://pictures/site/media/"),
+        ("PORTICO_MEDIA_S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ("PORTICO_MEDIA_S3_ACCESS_KEY_ID", "id"),
+        ("PORTICO_MEDIA_S3_SECRET_ACCESS_KEY", "secret"),
+        ("PORTICO_MEDIA_SERVE", "redirect"),
+        ("PORTICO_MAX_UPLOAD_BYTES", "1048576"),
+    ]))
+    .unwrap();
+    let MediaStorage::S3(s3) = &c.media.storage else {
+        panic!("{:?}", c.media.storage)
+    };
+    assert_eq!(
+        (s3.bucket.as_str(), s3.prefix.as_str()),
+        ("pictures", "site/media")
+    );
+    assert_eq!(s3.region, "us-east-1");
+    assert_eq!(c.media.serve, MediaServe::Redirect);
+    assert_eq!(c.media.max_upload_bytes, 1_048_576);
+
+    let err = Config::from_map(&map(&[
+        ("PORTICO_MEDIA_URL", "https://pictures"),
+        ("PORTICO_MEDIA_S3_ACCESS_KEY_ID", "id"),
+        ("PORTICO_MAX_UPLOAD_BYTES", "many"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    for key in [
+        "PORTICO_MEDIA_URL",
+        "PORTICO_MEDIA_S3_ACCESS_KEY_ID",
+        "PORTICO_MAX_UPLOAD_BYTES",
+    ] {
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    let err = Config::from_map(&map(&[("PORTICO_MEDIA_SERVE", "redirect")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs S3"), "{err}");
+}

@@ -353,6 +353,8 @@ async fn every_bad_upload_is_refused_and_leaves_nothing_behind() {
     // Not images, whatever the name or declared type says; a damaged image; a decompression bomb.
     let mut truncated = png(300, 300);
     truncated.truncate(truncated.len() / 2);
+    let mut cut_photo = phone_photo(300, 200, 1);
+    cut_photo.truncate(cut_photo.len() * 2 / 3);
     for (bytes, needle) in [
         (b"%PDF-1.7\n%...".to_vec(), "not a JPEG, PNG, WebP or GIF"),
         (
@@ -361,6 +363,7 @@ async fn every_bad_upload_is_refused_and_leaves_nothing_behind() {
         ),
         (Vec::new(), "not a JPEG"),
         (truncated, "damaged or truncated"),
+        (cut_photo, "damaged or truncated"),
         (bomb(20_000, 20_000), "40 megapixels"),
     ] {
         let (status, body) = send(&app, t, one_file(&bytes)).await;
