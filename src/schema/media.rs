@@ -34,23 +34,7 @@ pub struct Thumbnail {
 
 impl From<&ImageRow> for Image {
     fn from(row: &ImageRow) -> Image {
-        Image {
-            id: Some(ids::encode("Image", row.id)),
-            url: row.url(),
-            width: row.width,
-            height: row.height,
-            content_type: Some(row.content_type.clone()),
-            bytes: Some(row.bytes),
-            thumbnails: row
-                .thumbnails()
-                .into_iter()
-                .map(|t| Thumbnail {
-                    width: t.width,
-                    height: t.height,
-                    url: crate::media::url(&t.key),
-                })
-                .collect(),
-        }
+        crate::content::model::Image::from(row).into()
     }
 }
 

@@ -488,6 +488,45 @@ impl TestApp {
         diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
 
+    /// Runs the export job once; how many exports it built.
+    pub async fn run_exports(&self) -> usize {
+        portico::rights::service::run_pending_exports(
+            &self.state.pool,
+            &self.state.keys,
+            &self.state.config,
+            &self.state.accounts.clock,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Requests `token`'s data export, builds it, and downloads the archive through its signed link.
+    pub async fn export_archive(&self, token: &str) -> serde_json::Value {
+        self.graphql_as(
+            token,
+            "mutation { requestDataExport { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+        self.run_exports().await;
+        let (_, body) = self
+            .graphql_as(
+                token,
+                "{ viewer { dataExports { downloadUrl } } }",
+                serde_json::json!({}),
+            )
+            .await;
+        let url = body["data"]["viewer"]["dataExports"][0]["downloadUrl"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string();
+        let req = Request::get(url)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        json_body(self.request(req).await).await
+    }
+
     /// Runs the erasure job once, at the time of the clock every deadline reads; how many accounts it erased.
     pub async fn erase_due(&self) -> usize {
         portico::rights::erasure::run_due(

@@ -65,6 +65,18 @@ pub async fn send(app: &TestApp, token: Option<&str>, body: Vec<u8>) -> (u16, Va
     (status, json_body(res).await)
 }
 
+/// Sends a multipart body with these extra headers; the status.
+async fn raw(app: &TestApp, headers: &[(&str, String)], body: Body) -> u16 {
+    let mut req = Request::post("/graphql").header(
+        "content-type",
+        format!("multipart/form-data; boundary={BOUNDARY}"),
+    );
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    app.request(req.body(body).unwrap()).await.status().as_u16()
+}
+
 /// Uploads `bytes` as `token`; the `uploadImage` answer.
 pub async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> Value {
     let (status, body) = send(app, Some(token), one_file(bytes)).await;
@@ -323,32 +335,17 @@ async fn every_bad_upload_is_refused_and_leaves_nothing_behind() {
     assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
 
     // A multipart form with neither a bearer token nor the preflight header could come from any site: 415.
-    let res = app
-        .request(
-            Request::post("/graphql")
-                .header(
-                    "content-type",
-                    format!("multipart/form-data; boundary={BOUNDARY}"),
-                )
-                .body(Body::from(one_file(&photo)))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(res.status(), 415);
+    assert_eq!(raw(&app, &[], Body::from(one_file(&photo))).await, 415);
     // Even with the session cookie a browser would attach: cookies are what CSRF rides on.
-    let res = app
-        .request(
-            Request::post("/graphql")
-                .header(
-                    "content-type",
-                    format!("multipart/form-data; boundary={BOUNDARY}"),
-                )
-                .header("cookie", format!("__Host-portico-access={token}"))
-                .body(Body::from(one_file(&photo)))
-                .unwrap(),
+    assert_eq!(
+        raw(
+            &app,
+            &[("cookie", format!("__Host-portico-access={token}"))],
+            Body::from(one_file(&photo))
         )
-        .await;
-    assert_eq!(res.status(), 415);
+        .await,
+        415
+    );
 
     // Not images, whatever the name or declared type says; a damaged image; a decompression bomb.
     let mut truncated = png(300, 300);
@@ -467,37 +464,31 @@ async fn every_bad_upload_is_refused_and_leaves_nothing_behind() {
     // Over PORTICO_MAX_UPLOAD_BYTES: 413, with a declared length and while streaming one without.
     let big = vec![0u8; 300 * 1024];
     let body = one_file(&big);
-    let res = app
-        .request(
-            Request::post("/graphql")
-                .header(
-                    "content-type",
-                    format!("multipart/form-data; boundary={BOUNDARY}"),
-                )
-                .header("content-length", body.len())
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::from(body))
-                .unwrap(),
+    assert_eq!(
+        raw(
+            &app,
+            &[
+                ("content-length", body.len().to_string()),
+                ("authorization", format!("Bearer {token}"))
+            ],
+            Body::from(body)
         )
-        .await;
-    assert_eq!(res.status(), 413);
+        .await,
+        413
+    );
     let chunks = one_file(&big)
         .chunks(16 * 1024)
         .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(c)))
         .collect::<Vec<_>>();
-    let res = app
-        .request(
-            Request::post("/graphql")
-                .header(
-                    "content-type",
-                    format!("multipart/form-data; boundary={BOUNDARY}"),
-                )
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::from_stream(futures_util::stream::iter(chunks)))
-                .unwrap(),
+    assert_eq!(
+        raw(
+            &app,
+            &[("authorization", format!("Bearer {token}"))],
+            Body::from_stream(futures_util::stream::iter(chunks))
         )
-        .await;
-    assert_eq!(res.status(), 413);
+        .await,
+        413
+    );
 
     assert_eq!(app.count("SELECT count(*) AS n FROM images").await, 0);
     assert_eq!(stored_files(&app), 0);
@@ -700,32 +691,7 @@ async fn an_uploaded_avatar_is_exported_and_leaves_storage_on_erasure() {
     );
 
     // The data export lists the uploads.
-    app.graphql_as(&token, "mutation { requestDataExport { id } }", json!({}))
-        .await;
-    portico::rights::service::run_pending_exports(
-        &app.state.pool,
-        &app.state.keys,
-        &app.state.config,
-        &app.state.accounts.clock,
-    )
-    .await
-    .unwrap();
-    let (_, body) = app
-        .graphql_as(
-            &token,
-            "{ viewer { dataExports { downloadUrl } } }",
-            json!({}),
-        )
-        .await;
-    let url = body["data"]["viewer"]["dataExports"][0]["downloadUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let req = Request::get(url)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let archive = json_body(app.request(req).await).await;
+    let archive = app.export_archive(&token).await;
     assert_eq!(archive["images"][0]["url"], second["url"], "{archive}");
     assert_eq!(archive["images"][0]["avatar"], true);
 

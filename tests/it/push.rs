@@ -561,32 +561,7 @@ async fn devices_are_in_the_export_and_go_with_the_account() {
     register(&app, &alice, web_input(&sub, "Firefox")).await;
 
     // The data export lists the device and where it is reached.
-    app.graphql_as(&alice, "mutation { requestDataExport { id } }", json!({}))
-        .await;
-    portico::rights::service::run_pending_exports(
-        &app.state.pool,
-        &app.state.keys,
-        &app.state.config,
-        &app.state.accounts.clock,
-    )
-    .await
-    .unwrap();
-    let (_, body) = app
-        .graphql_as(
-            &alice,
-            "{ viewer { dataExports { downloadUrl } } }",
-            json!({}),
-        )
-        .await;
-    let url = body["data"]["viewer"]["dataExports"][0]["downloadUrl"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_string();
-    let req = axum::http::Request::get(url)
-        .header("authorization", format!("Bearer {alice}"))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let archive = crate::harness::json_body(app.request(req).await).await;
+    let archive = app.export_archive(&alice).await;
     let devices = &archive["pushDevices"];
     assert_eq!(devices[0]["label"], "Firefox", "{archive}");
     assert_eq!(devices[0]["kind"], "web_push");

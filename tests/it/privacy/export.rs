@@ -30,14 +30,7 @@ async fn ok(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
 }
 
 async fn run_job(app: &TestApp) -> usize {
-    portico::rights::service::run_pending_exports(
-        &app.state.pool,
-        &app.state.keys,
-        &app.state.config,
-        &app.state.accounts.clock,
-    )
-    .await
-    .unwrap()
+    app.run_exports().await
 }
 
 /// GETs `url` through the router, with `token` as the bearer when given.
