@@ -527,6 +527,24 @@ impl TestApp {
         json_body(self.request(req).await).await
     }
 
+    /// Cancels `token`'s account (with the SMS code to `phone`), lets the cooling-off period pass on the
+    /// clock, and runs the erasure job, which must erase exactly that account.
+    pub async fn cancel_and_erase(&self, token: &str, phone: &str) {
+        let code = self.code_for("SMS", phone, "CANCEL_ACCOUNT").await;
+        let (_, body) = self
+            .graphql_as(
+                token,
+                "mutation($code: String!) { requestAccountCancellation(code: $code) { id } }",
+                serde_json::json!({ "code": code }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        self.state.accounts.clock.advance(
+            self.state.config.cancellation_cooling_off + std::time::Duration::from_secs(1),
+        );
+        assert_eq!(self.erase_due().await, 1);
+    }
+
     /// Runs the erasure job once, at the time of the clock every deadline reads; how many accounts it erased.
     pub async fn erase_due(&self) -> usize {
         portico::rights::erasure::run_due(

@@ -696,20 +696,7 @@ async fn an_uploaded_avatar_is_exported_and_leaves_storage_on_erasure() {
     assert_eq!(archive["images"][0]["avatar"], true);
 
     // Erasure removes every upload from storage.
-    let code = app.code_for("SMS", phone, "CANCEL_ACCOUNT").await;
-    let (_, body) = app
-        .graphql_as(
-            &token,
-            "mutation($code: String!) { requestAccountCancellation(code: $code) { id } }",
-            json!({ "code": code }),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
-    app.state
-        .accounts
-        .clock
-        .advance(app.state.config.cancellation_cooling_off + Duration::from_secs(1));
-    assert_eq!(app.erase_due().await, 1);
+    app.cancel_and_erase(&token, phone).await;
     janitor(&app).await;
     assert_eq!(fetch(&app, second["url"].as_str().unwrap()).await.0, 404);
     assert_eq!(app.count("SELECT count(*) AS n FROM images").await, 0);

@@ -568,20 +568,7 @@ async fn devices_are_in_the_export_and_go_with_the_account() {
     assert_eq!(devices[0]["address"]["endpoint"], sub.endpoint);
 
     // Cancelling the account erases its devices when the cooling-off period ends.
-    let code = app.code_for("SMS", phone, "CANCEL_ACCOUNT").await;
-    let (_, body) = app
-        .graphql_as(
-            &alice,
-            "mutation($code: String!) { requestAccountCancellation(code: $code) { id } }",
-            json!({ "code": code }),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
-    app.state
-        .accounts
-        .clock
-        .advance(app.state.config.cancellation_cooling_off + Duration::from_secs(1));
-    assert_eq!(app.erase_due().await, 1);
+    app.cancel_and_erase(&alice, phone).await;
     assert_eq!(app.count("SELECT count(*) AS n FROM push_devices").await, 0);
 }
 

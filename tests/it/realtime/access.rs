@@ -49,20 +49,7 @@ async fn sockets_close_with_4403_on_every_instance_when_access_is_lost() {
     assert!(s2.quiet_for(Duration::from_millis(300)).await);
 
     // Erasure (the cooling-off period over) closes the last one; jun's socket never hears of any of it.
-    let code = a.code_for("SMS", phone, "CANCEL_ACCOUNT").await;
-    let (_, body) = a
-        .graphql_as(
-            &second,
-            "mutation($code: String!) { requestAccountCancellation(code: $code) { id } }",
-            json!({ "code": code }),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
-    a.state
-        .accounts
-        .clock
-        .advance(a.state.config.cancellation_cooling_off + Duration::from_secs(1));
-    assert_eq!(a.erase_due().await, 1);
+    a.cancel_and_erase(&second, phone).await;
     assert_eq!(s2.closed().await.0, 4403);
     assert!(bystander.quiet_for(Duration::from_millis(300)).await);
 }
