@@ -9,10 +9,12 @@
 //!    on another loopback port with the same pool size and session settings, JWT verification and no query log.
 //! 3. Checks that both servers answer each query with the same data (the same 20 works in the same order with
 //!    the same fields, the same policy, the same search hits), so the timed runs compare equal work.
-//! 4. For each query: warms both servers up, then measures them alternately with the same load driver (one
-//!    reqwest client, `PORTICO_BENCH_CONNECTIONS` keep-alive connections, `PORTICO_BENCH_SECONDS` each) for
+//! 4. For each query: warms both servers up, then measures them alternately with the same load driver for
 //!    `PORTICO_BENCH_ROUNDS` rounds, and prints requests/s, p50/p99/p99.9 and errors per server, the
-//!    Portico/PostGraphile throughput ratio and both p99s (medians over the rounds).
+//!    Portico/PostGraphile throughput ratio, both p99s and Portico's SQL statements per request (medians over
+//!    the rounds). The driver is `wrk -t2 -c32` (`PORTICO_BENCH_THREADS`, `PORTICO_BENCH_CONNECTIONS`,
+//!    `PORTICO_BENCH_SECONDS` each), a process of its own, so it takes no CPU from the gateway's runtime as an
+//!    in-process driver does; `PORTICO_BENCH_DRIVER=inprocess` uses the older in-process reqwest driver.
 //! 5. Stops PostGraphile and runs pgbench (`-n -M prepared -c 32 -j 2`, `PGBENCH_CLIENTS`, `PGBENCH_THREADS`)
 //!    with `benches/pgbench/*.sql`: the statements Portico issues for one request of each query, one pgbench
 //!    transaction per request, on connections with Portico's session settings; the gateway's share is Portico's
@@ -31,7 +33,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use load::{NESTED, Outcome, POLICY, SEARCH, SEARCH_TERM, env_or, portico_key};
+use load::{Measured, NESTED, POLICY, SEARCH, SEARCH_TERM, env_or, portico_key};
 use serde_json::{Value, json};
 
 #[global_allocator]
@@ -103,7 +105,42 @@ struct Settings {
     seconds: u64,
     warmup: u64,
     connections: usize,
+    threads: usize,
     rounds: usize,
+    /// `wrk` in its own process, or the in-process reqwest driver.
+    wrk: bool,
+}
+
+impl Settings {
+    /// One run of `query` against `endpoint` for `seconds`.
+    fn run(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        endpoint: &str,
+        query: &str,
+        bearer: Option<&str>,
+        seconds: u64,
+    ) -> anyhow::Result<Measured> {
+        if self.wrk {
+            load::wrk(
+                endpoint,
+                query,
+                bearer,
+                self.connections,
+                self.threads,
+                seconds,
+            )
+        } else {
+            let o = rt.block_on(load::drive(
+                endpoint,
+                query,
+                bearer,
+                self.connections,
+                Duration::from_secs(seconds),
+            ));
+            Ok(Measured::from(&o))
+        }
+    }
 }
 
 fn bench_dir() -> PathBuf {
@@ -123,8 +160,14 @@ fn main() -> anyhow::Result<()> {
         seconds: env_or("PORTICO_BENCH_SECONDS", 10),
         warmup: env_or("PORTICO_BENCH_WARMUP", 2),
         connections: env_or("PORTICO_BENCH_CONNECTIONS", 32),
+        threads: env_or("PORTICO_BENCH_THREADS", 2),
         rounds: env_or("PORTICO_BENCH_ROUNDS", 1usize).max(1),
+        wrk: std::env::var("PORTICO_BENCH_DRIVER").as_deref() != Ok("inprocess"),
     };
+    ensure!(
+        !settings.wrk || load::wrk_installed(),
+        "the load driver wrk is not installed: `apt-get install wrk` (or PORTICO_BENCH_DRIVER=inprocess)"
+    );
 
     let portico = server_rt.block_on(load::start_portico(&url))?;
     println!("bench database: {}", portico.loaded);
@@ -144,10 +187,15 @@ fn main() -> anyhow::Result<()> {
 
     println!(
         "\nPortico at {} (pool {pool_size}); PostGraphile at {} ({workers} node process(es), pool {pg_pool} each); \
-         {} connections, {} s per run after {} s of warm-up, {} round(s); {} cores shared by both servers, \
-         PostgreSQL and the load generator",
+         driver {}, {} connections, {} s per run after {} s of warm-up, {} round(s); {} cores shared by both \
+         servers, PostgreSQL and the load generator",
         portico.endpoint,
         postgraphile.endpoint,
+        if settings.wrk {
+            format!("wrk -t{} (its own process)", settings.threads)
+        } else {
+            "in-process reqwest".to_string()
+        },
         settings.connections,
         settings.seconds,
         settings.warmup,
@@ -179,29 +227,17 @@ fn main() -> anyhow::Result<()> {
             ),
         ];
         for (_, endpoint, query, bearer) in &targets {
-            client_rt.block_on(load::drive(
-                endpoint,
-                query,
-                *bearer,
-                settings.connections,
-                Duration::from_secs(settings.warmup),
-            ));
+            settings.run(&client_rt, endpoint, query, *bearer, settings.warmup)?;
         }
-        let mut runs: [Vec<Outcome>; 2] = [Vec::new(), Vec::new()];
+        let mut runs: [Vec<Measured>; 2] = [Vec::new(), Vec::new()];
         for round in 0..settings.rounds {
             // Alternate which server goes first, so neither always runs on a warmer (or busier) machine.
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for i in order {
                 let (server, endpoint, query, bearer) = targets[i];
-                let o = client_rt.block_on(load::drive(
-                    endpoint,
-                    query,
-                    bearer,
-                    settings.connections,
-                    Duration::from_secs(settings.seconds),
-                ));
-                println!("{}", o.row(&format!("{}: {server}", q.name)));
-                runs[i].push(o);
+                let m = settings.run(&client_rt, endpoint, query, bearer, settings.seconds)?;
+                println!("{}", m.row(&format!("{}: {server}", q.name)));
+                runs[i].push(m);
             }
         }
         let [p, g] = runs.map(median);
@@ -210,18 +246,22 @@ fn main() -> anyhow::Result<()> {
 
     println!(
         "\nSummary (median of {} round(s)):\n\n| query | Portico req/s | PostGraphile req/s | throughput ratio | \
-         Portico p99 | PostGraphile p99 | errors (Portico / PostGraphile) |\n|---|---:|---:|---:|---:|---:|---:|",
+         Portico p50 / p99 | PostGraphile p50 / p99 | Portico SQL statements per request | errors (Portico / \
+         PostGraphile) |\n|---|---:|---:|---:|---:|---:|---:|---:|",
         settings.rounds
     );
-    for (q, (p, g)) in QUERIES.iter().zip(&medians) {
+    for ((q, c), (p, g)) in QUERIES.iter().zip(&checked).zip(&medians) {
         println!(
-            "| {} | {:.0} | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {} / {} |",
+            "| {} | {:.0} | {:.0} | {:.2}x | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {} | {} / {} |",
             q.name,
-            p.per_second(),
-            g.per_second(),
-            p.per_second() / g.per_second(),
-            p.percentile_ms(990),
-            g.percentile_ms(990),
+            p.per_second,
+            g.per_second,
+            p.per_second / g.per_second,
+            p.p50_ms,
+            p.p99_ms,
+            g.p50_ms,
+            g.p99_ms,
+            c.statements,
             p.errors,
             g.errors
         );
@@ -251,8 +291,8 @@ fn main() -> anyhow::Result<()> {
                 "| {} | {} | {tps:.0} | {latency} | {:.0} | {:.0}% |",
                 q.name,
                 c.statements,
-                p.per_second(),
-                100.0 * p.per_second() / tps
+                p.per_second,
+                100.0 * p.per_second / tps
             );
         }
     }
@@ -260,9 +300,9 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The outcome with the median throughput.
-fn median(mut runs: Vec<Outcome>) -> Outcome {
-    runs.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+/// The run with the median throughput.
+fn median(mut runs: Vec<Measured>) -> Measured {
+    runs.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
     runs.swap_remove(runs.len() / 2)
 }
 

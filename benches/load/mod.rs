@@ -271,3 +271,110 @@ pub fn portico_key(id: &serde_json::Value, kind: &str) -> Option<i64> {
     let (k, key) = portico::graphql::ids::decode(id.as_str()?)?;
     (k == kind).then(|| key.parse().ok()).flatten()
 }
+
+/// What one timed run measured, whichever driver ran it.
+pub struct Measured {
+    pub requests: u64,
+    pub errors: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+}
+
+impl From<&Outcome> for Measured {
+    fn from(o: &Outcome) -> Measured {
+        Measured {
+            requests: o.requests as u64,
+            errors: o.errors as u64,
+            per_second: o.per_second(),
+            p50_ms: o.percentile_ms(500),
+            p99_ms: o.percentile_ms(990),
+            p999_ms: o.percentile_ms(999),
+        }
+    }
+}
+
+impl Measured {
+    /// A Markdown table row: requests, req/s, p50, p99, p99.9 (ms), errors.
+    pub fn row(&self, label: &str) -> String {
+        format!(
+            "| {label} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            self.requests, self.per_second, self.p50_ms, self.p99_ms, self.p999_ms, self.errors
+        )
+    }
+}
+
+/// The load driver outside every server's process: `wrk` (Debian's package `wrk`), with `threads` threads and
+/// `connections` keep-alive connections for `seconds`. A request counts as an error when it fails or answers
+/// other than 2xx/3xx; wrk does not read the answers' bodies (a body hook would slow the driver down), so
+/// callers check the answers before timing.
+pub fn wrk(
+    endpoint: &str,
+    query: &str,
+    bearer: Option<&str>,
+    connections: usize,
+    threads: usize,
+    seconds: u64,
+) -> anyhow::Result<Measured> {
+    let body = String::from_utf8(body_of(query).to_vec())?;
+    anyhow::ensure!(!body.contains("]==]"), "the body cannot be quoted for Lua");
+    let auth = bearer
+        .map(|t| format!("wrk.headers[\"Authorization\"] = \"Bearer {t}\"\n"))
+        .unwrap_or_default();
+    let script = format!(
+        "wrk.method = \"POST\"\nwrk.body = [==[{body}]==]\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         {auth}function done(summary, latency, requests)\n  local e = summary.errors\n  \
+         io.write(string.format(\"portico-wrk %d %d %d %d %d %d\\n\", summary.requests, \
+         e.connect + e.read + e.write + e.status + e.timeout, summary.duration, latency:percentile(50), \
+         latency:percentile(99), latency:percentile(99.9)))\nend\n"
+    );
+    let path = std::env::temp_dir().join(format!("portico-wrk-{}.lua", std::process::id()));
+    std::fs::write(&path, script)?;
+    let out = std::process::Command::new("wrk")
+        .arg(format!("-t{threads}"))
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("--timeout")
+        .arg("5s")
+        .arg("-s")
+        .arg(&path)
+        .arg(endpoint)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running wrk (install it: `apt-get install wrk`)")?;
+    let _ = std::fs::remove_file(&path);
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        out.status.success(),
+        "wrk failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("portico-wrk "))
+        .with_context(|| format!("no summary in wrk's output: {text}"))?;
+    let n: Vec<f64> = line
+        .split_whitespace()
+        .map(|v| v.parse())
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(n.len() == 6, "wrk's summary is `{line}`");
+    Ok(Measured {
+        requests: n[0] as u64,
+        errors: n[1] as u64,
+        per_second: n[0] / (n[2] / 1e6),
+        p50_ms: n[3] / 1000.0,
+        p99_ms: n[4] / 1000.0,
+        p999_ms: n[5] / 1000.0,
+    })
+}
+
+/// Whether `wrk` can be run.
+pub fn wrk_installed() -> bool {
+    std::process::Command::new("wrk")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}

@@ -141,12 +141,3 @@ pub struct SecurityEvent {
     pub user_agent: String,
     pub created_at: DateTime<Utc>,
 }
-
-/// A member's public face as the user loader reads it: the account, its profile, and the owner's current answer
-/// for `profile` (read in the same statement).
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub account: Account,
-    pub profile: Profile,
-    pub profile_consent: bool,
-}

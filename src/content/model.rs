@@ -94,6 +94,11 @@ impl Work {
         serde_json::from_value(self.images.clone()).unwrap_or_default()
     }
 
+    /// The first image's URL, read from the stored list without decoding it.
+    pub fn cover_url(&self) -> Option<&str> {
+        self.images.get(0)?.get("url")?.as_str()
+    }
+
     pub fn tags(&self) -> Vec<String> {
         tags(&self.tags)
     }

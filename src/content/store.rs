@@ -6,7 +6,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::cursor::{Cursor, Order};
 use super::model::{Article, Work};
-use crate::db::schema::{articles, collections, works};
+use crate::db::Cached;
+use crate::db::profile::{Member, PublicAccount, PublicProfile, profile_consent};
+use crate::db::schema::{accounts, articles, collections, profiles, works};
 
 /// Filters of a list of works.
 #[derive(Debug, Clone, Default)]
@@ -33,18 +35,76 @@ pub fn work_key(w: &Work, order: Order) -> i64 {
     }
 }
 
-/// One page of published works (`limit` rows), after `after`.
+/// What a page of works reads with its rows, in the same statement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct With {
+    /// Each work's author: the public face and the owner's consent to `profile`.
+    pub authors: bool,
+    /// Whether this account collected each work.
+    pub collected_by: Option<i64>,
+}
+
+/// One work of a page, with what [`With`] asked for.
+pub struct PageRow {
+    pub work: Work,
+    /// When asked for: the author, or `None` when that account is not active (erased or cancelling).
+    pub author: Option<Option<Member>>,
+    /// When asked for: whether the account collected it.
+    pub collected: Option<bool>,
+}
+
+/// A page row as the statement returns it: the work, the author's account and profile (left-joined), the
+/// owner's consent to `profile`, and the collected flag.
+type JoinedRow = (
+    Work,
+    Option<PublicAccount>,
+    Option<PublicProfile>,
+    bool,
+    bool,
+);
+
+/// A bound boolean, as SQL (`$n`).
+fn bound(flag: bool) -> diesel::dsl::AsExprOf<bool, diesel::sql_types::Bool> {
+    diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(flag)
+}
+
+/// One page of published works (`limit` rows), after `after`, with their authors and the viewer's
+/// collections when `with` asks for them: one statement. The author joins are gated by a bound flag (a
+/// one-time filter in the plan), so the statement's text, and its prepared plan, is the same either way.
 pub async fn list_works(
     conn: &mut AsyncPgConnection,
     order: Order,
     filter: &WorkFilter,
     after: Option<Cursor>,
     limit: i64,
-) -> QueryResult<Vec<Work>> {
+    with: With,
+) -> QueryResult<Vec<PageRow>> {
+    let collected = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "EXISTS (SELECT 1 FROM collections c WHERE c.work_id = works.id AND c.account_id = ",
+    )
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(with.collected_by)
+    .sql(")");
     let mut q = works::table
+        .left_join(
+            accounts::table.on(accounts::id
+                .eq(works::author_id)
+                .and(accounts::status.eq("active"))
+                .and(bound(with.authors))),
+        )
+        .left_join(
+            profiles::table.on(profiles::account_id
+                .eq(works::author_id)
+                .and(bound(with.authors))),
+        )
         .filter(works::published_at.is_not_null())
         .filter(works::deleted_at.is_null())
-        .select(Work::as_select())
+        .select((
+            Work::as_select(),
+            Option::<PublicAccount>::as_select(),
+            Option::<PublicProfile>::as_select(),
+            profile_consent(),
+            collected,
+        ))
         .limit(limit)
         .into_boxed();
     if let Some(a) = filter.author_id {
@@ -82,7 +142,16 @@ pub async fn list_works(
         Order::MostCollected => q.order((works::collection_count.desc(), works::id.desc())),
         Order::MostViewed => q.order((works::view_count.desc(), works::id.desc())),
     };
-    q.load(conn).await
+    // The literal parts (consent, collected, the flags) are constant text: keep the statement prepared.
+    let rows: Vec<JoinedRow> = Cached(q).load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(work, account, profile, consent, collected)| PageRow {
+            work,
+            author: with.authors.then(|| Member::of(account, profile, consent)),
+            collected: with.collected_by.map(|_| collected),
+        })
+        .collect())
 }
 
 /// One page of published articles, newest first.

@@ -1,14 +1,18 @@
-//! The plain-text optional columns of `profiles`, as one struct the domains that read them share.
+//! The plain-text optional columns of `profiles`, as one struct the domains that read them share, and a
+//! member's public face: the few account columns and the profile columns every reader may show, and the owner's
+//! consent to `profile`. The face lives here, with the tables, because the content domain reads it with a page
+//! of works (one statement for the page and its authors) and sits below accounts, whose user loader reads it
+//! too. It never holds a phone, an email, a password hash or any other sealed column.
 
-use diesel::QueryableByName;
+use diesel::prelude::*;
 
-use crate::db::schema::profiles;
+use crate::db::schema::{accounts, profiles};
 
 /// The optional profile fields that are plain text: all of them but the sealed contact and the labels. The one
 /// list every struct that carries them embeds (a profile change, what staff read, what a partner receives);
 /// the field names are the stored names of the accounts domain's `profile::FIELDS`. It lives here, with the
 /// tables, because the privacy domain (partners) reads these columns too and sits below accounts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, QueryableByName, Queryable, Selectable)]
 #[diesel(table_name = profiles)]
 pub struct ProfileText {
     pub avatar_url: Option<String>,
@@ -48,4 +52,71 @@ impl ProfileText {
             equipment: keep("equipment", self.equipment),
         }
     }
+}
+
+/// The account columns of a member's public face.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct PublicAccount {
+    pub id: i64,
+    pub username: String,
+    pub gender: String,
+    pub occupation: String,
+    pub city: String,
+}
+
+/// The profile columns of a member's public face: the plain-text fields, the labels and which fields the owner
+/// made private (not the sealed contact, which `User.contact` reads on its own when asked).
+#[derive(Debug, Clone, Default, Queryable, Selectable)]
+#[diesel(table_name = profiles)]
+pub struct PublicProfile {
+    #[diesel(embed)]
+    pub text: ProfileText,
+    pub labels: Vec<Option<String>>,
+    pub private_fields: Vec<Option<String>>,
+}
+
+impl PublicProfile {
+    pub fn is_private(&self, field: &str) -> bool {
+        self.private_fields.iter().flatten().any(|f| f == field)
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        self.labels.iter().flatten().cloned().collect()
+    }
+}
+
+/// A member as everyone sees them: the account's public columns, its profile (empty without a row), and the
+/// owner's current answer for `profile` (read in the same statement).
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub account: PublicAccount,
+    pub profile: PublicProfile,
+    pub profile_consent: bool,
+}
+
+impl Member {
+    /// The member of a left-joined row: `None` when the account is missing or not active.
+    pub fn of(
+        account: Option<PublicAccount>,
+        profile: Option<PublicProfile>,
+        profile_consent: bool,
+    ) -> Option<Member> {
+        Some(Member {
+            account: account?,
+            profile: profile.unwrap_or_default(),
+            profile_consent,
+        })
+    }
+}
+
+/// The owner's current general answer for `profile` (the newest record without a partner; never answered
+/// is not granted), as a correlated subquery on `accounts` served by the `consent_records_account` index.
+/// Constant SQL text: queries that select it are wrapped in [`crate::db::Cached`] to stay prepared.
+pub fn profile_consent() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "coalesce((SELECT c.granted AND consent_counts(c.purpose, c.policy_version_id) FROM consent_records c \
+         WHERE c.account_id = accounts.id AND c.purpose = 'profile' AND c.partner_id IS NULL \
+         ORDER BY c.id DESC LIMIT 1), false)",
+    )
 }

@@ -264,10 +264,12 @@ pub fn with_loaders(
     use async_graphql::dataloader::{DataLoader, HashMapCache};
     let cached = HashMapCache::default;
     let users = crate::accounts::loaders::UserLoader { pool: pool.clone() };
+    let contacts = crate::accounts::loaders::ContactLoader { pool: pool.clone() };
     let works = crate::content::loaders::WorkLoader { pool: pool.clone() };
     let articles = crate::content::loaders::ArticleLoader { pool: pool.clone() };
     let mut request = request
         .data(DataLoader::with_cache(users, spawn_in_scope, cached()))
+        .data(DataLoader::with_cache(contacts, spawn_in_scope, cached()))
         .data(DataLoader::with_cache(works, spawn_in_scope, cached()))
         .data(DataLoader::with_cache(articles, spawn_in_scope, cached()));
     if let Some(signed_in) = &viewer.account {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object};
 
 use super::types::Gender;
-use crate::accounts::model::Member;
+use crate::db::profile::Member;
 use crate::graphql::ids;
 
 /// A member as everyone sees them: the account and its optional profile, as the user loader read them.
@@ -58,48 +58,53 @@ impl User {
     }
     /// Avatar image URL; null unless shown (consent to `profile`, field public).
     async fn avatar_url(&self) -> Option<&str> {
-        self.field("avatar_url", &self.profile.avatar_url)
+        self.field("avatar_url", &self.profile.text.avatar_url)
     }
     /// Hometown; null unless shown (consent to `profile`, field public).
     async fn hometown(&self) -> Option<&str> {
-        self.field("hometown", &self.profile.hometown)
+        self.field("hometown", &self.profile.text.hometown)
     }
     /// Signature line; null unless shown (consent to `profile`, field public).
     async fn signature(&self) -> Option<&str> {
-        self.field("signature", &self.profile.signature)
+        self.field("signature", &self.profile.text.signature)
     }
     /// Biography; null unless shown (consent to `profile`, field public).
     async fn bio(&self) -> Option<&str> {
-        self.field("bio", &self.profile.bio)
+        self.field("bio", &self.profile.text.bio)
     }
     /// Educational background; null unless shown (consent to `profile`, field public).
     async fn education(&self) -> Option<&str> {
-        self.field("education", &self.profile.education)
+        self.field("education", &self.profile.text.education)
     }
     /// Contact information; null unless shown (consent to `profile`, field public).
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let Some(sealed) = self.profile.contact_ciphertext.as_deref() else {
-            return Ok(None);
-        };
         if !self.shown("contact") {
             return Ok(None);
         }
+        let Some(sealed) = ctx
+            .data_unchecked::<crate::accounts::loaders::Contacts>()
+            .load_one(self.account.id)
+            .await
+            .map_err(crate::error::AppError::from)?
+        else {
+            return Ok(None);
+        };
         Ok(super::accounts(ctx)
             .keys
             .open_str(
                 crate::crypto::Column::ProfileContact,
-                self.profile.account_id,
-                sealed,
+                self.account.id,
+                &sealed,
             )
             .ok())
     }
     /// Personal link; null unless shown (consent to `profile`, field public).
     async fn link(&self) -> Option<&str> {
-        self.field("link", &self.profile.link)
+        self.field("link", &self.profile.text.link)
     }
     /// Personal equipment; null unless shown (consent to `profile`, field public).
     async fn equipment(&self) -> Option<&str> {
-        self.field("equipment", &self.profile.equipment)
+        self.field("equipment", &self.profile.text.equipment)
     }
     /// Their published works, newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]

@@ -13,6 +13,7 @@ use crate::content::model::Work;
 use crate::content::store::{self, WorkFilter};
 use crate::error::{AppError, AppResult};
 use crate::graphql::pool;
+use crate::schema::accounts::User;
 
 pub type WorkConnection = Connection<String, WorkNode, EmptyFields, EmptyFields>;
 pub type ArticleConnection = Connection<String, ArticleNode, EmptyFields, EmptyFields>;
@@ -94,16 +95,28 @@ pub async fn works(
     let order: Order = order.into();
     let limit = crate::graphql::page_size(first)?;
     let after = after.map(|c| cursor::decode(order, &c)).transpose()?;
+    // The page reads its authors and the viewer's collections in its own statement when they are asked for.
+    let node = ctx.look_ahead().field("edges").field("node");
+    let with = store::With {
+        authors: node.field("author").exists(),
+        collected_by: ctx
+            .data_opt::<Collected>()
+            .filter(|_| node.field("viewerHasCollected").exists())
+            .map(|loader| loader.loader().account_id),
+    };
     let mut conn = pool(ctx).get().await?;
-    let mut rows = store::list_works(&mut conn, order, &filter, after, limit + 1).await?;
+    let mut rows = store::list_works(&mut conn, order, &filter, after, limit + 1, with).await?;
     drop(conn);
     let has_next = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    prefetch_works(ctx, &rows).await?;
     let mut connection = Connection::new(after.is_some(), has_next);
-    connection.edges.extend(rows.into_iter().map(|w| {
-        let c = cursor::encode(order, store::work_key(&w, order), w.id);
-        Edge::new(c, WorkNode::of(Arc::new(w)))
+    connection.edges.extend(rows.into_iter().map(|row| {
+        let c = cursor::encode(order, store::work_key(&row.work, order), row.work.id);
+        let author = row.author.map(|a| a.map(|m| User(Arc::new(m))));
+        Edge::new(
+            c,
+            WorkNode::read_with(Arc::new(row.work), author, row.collected),
+        )
     }));
     Ok(connection)
 }

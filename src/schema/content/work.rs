@@ -22,8 +22,22 @@ pub struct WorkNode(WorkBody, Dates, WorkTail);
 
 impl WorkNode {
     pub fn of(work: Arc<Work>) -> WorkNode {
+        WorkNode::read_with(work, None, None)
+    }
+
+    /// A work whose author (`Some(None)`: the account is gone) and viewer-collected flag were read with it,
+    /// so those fields need no loader; `None` for either leaves it to the loaders.
+    pub fn read_with(
+        work: Arc<Work>,
+        author: Option<Option<User>>,
+        collected: Option<bool>,
+    ) -> WorkNode {
         let dates = Dates::of(work.created_at, work.updated_at, work.published_at);
-        WorkNode(WorkBody(work.clone()), dates, WorkTail(work))
+        WorkNode(
+            WorkBody(work.clone(), author),
+            dates,
+            WorkTail(work, collected),
+        )
     }
 
     /// The `Node` interface's `id`.
@@ -59,7 +73,7 @@ async fn author(ctx: &Context<'_>, author_id: i64) -> async_graphql::Result<Opti
         .map(User))
 }
 
-pub struct WorkBody(Arc<Work>);
+pub struct WorkBody(Arc<Work>, Option<Option<User>>);
 
 #[Object]
 impl WorkBody {
@@ -77,8 +91,8 @@ impl WorkBody {
         self.0.images().into_iter().map(Into::into).collect()
     }
     /// The first image's URL.
-    async fn cover_url(&self) -> Option<String> {
-        self.0.images().into_iter().next().map(|i| i.url)
+    async fn cover_url(&self) -> Option<&str> {
+        self.0.cover_url()
     }
     /// Tags, lower case.
     async fn tags(&self) -> Vec<String> {
@@ -90,7 +104,10 @@ impl WorkBody {
     }
     /// Who published it; null when that account is gone.
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        author(ctx, self.0.author_id).await
+        match &self.1 {
+            Some(read) => Ok(read.clone()),
+            None => author(ctx, self.0.author_id).await,
+        }
     }
     /// True while it is a draft, visible only to its author.
     async fn draft(&self) -> bool {
@@ -164,7 +181,7 @@ impl Dates {
     }
 }
 
-pub struct WorkTail(Arc<Work>);
+pub struct WorkTail(Arc<Work>, Option<bool>);
 
 #[Object]
 impl WorkTail {
@@ -178,6 +195,9 @@ impl WorkTail {
     }
     /// Whether the signed-in viewer collected it (false for visitors).
     async fn viewer_has_collected(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if let Some(read) = self.1 {
+            return Ok(read);
+        }
         let Some(loader) = ctx.data_opt::<Collected>() else {
             return Ok(false);
         };
