@@ -116,6 +116,14 @@ impl From<std::sync::Arc<AppError>> for AppError {
     }
 }
 
+/// The error type of every dataloader: one error, shared by the fields that waited on the batch.
+pub type LoadError = std::sync::Arc<AppError>;
+
+/// A dataloader's error from whatever failed in its batch (the pool, the statement).
+pub fn load_error(e: impl Into<AppError>) -> LoadError {
+    std::sync::Arc::new(e.into())
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         AppError::Internal(e.into())

@@ -145,15 +145,7 @@ impl Outcome {
 
     /// A Markdown table row: requests, req/s, p50, p99, p99.9 (ms), errors.
     pub fn row(&self, label: &str) -> String {
-        format!(
-            "| {label} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
-            self.requests,
-            self.per_second(),
-            self.percentile_ms(500),
-            self.percentile_ms(990),
-            self.percentile_ms(999),
-            self.errors
-        )
+        Measured::from(self).row(label)
     }
 }
 

@@ -13,13 +13,7 @@ use diesel_async::RunQueryDsl;
 use crate::db::profile::{Member, PublicAccount, PublicProfile, profile_consent};
 use crate::db::schema::{accounts, profiles};
 use crate::db::{Cached, Pool};
-use crate::error::AppError;
-
-type LoadError = Arc<AppError>;
-
-fn err(e: impl Into<AppError>) -> LoadError {
-    Arc::new(e.into())
-}
+use crate::error::{LoadError, load_error as err};
 
 /// The per-request loader of members' public faces (cached for the request, so a list can prefetch a whole page).
 pub type Users =

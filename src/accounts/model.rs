@@ -94,12 +94,8 @@ impl Profile {
         }
     }
 
-    pub fn is_private(&self, field: &str) -> bool {
-        self.private_fields.iter().flatten().any(|f| f == field)
-    }
-
     pub fn labels(&self) -> Vec<String> {
-        self.labels.iter().flatten().cloned().collect()
+        crate::db::listed(&self.labels)
     }
 }
 

@@ -10,9 +10,7 @@ use async_graphql::dataloader::Loader;
 use super::model::{Article, Work};
 use super::store;
 use crate::db::Pool;
-use crate::error::AppError;
-
-type LoadError = Arc<AppError>;
+use crate::error::{LoadError, load_error as err};
 
 /// Per-request loaders, cached for the request: a list prefetches its page's edges in one batch each, and
 /// the fields below it then read the cache, so the statement count does not depend on how a large list's
@@ -23,10 +21,6 @@ pub type Articles =
     async_graphql::dataloader::DataLoader<ArticleLoader, async_graphql::dataloader::HashMapCache>;
 pub type Collected =
     async_graphql::dataloader::DataLoader<CollectedLoader, async_graphql::dataloader::HashMapCache>;
-
-fn err(e: impl Into<AppError>) -> LoadError {
-    Arc::new(e.into())
-}
 
 /// Works by id (deleted ones included; callers check visibility).
 pub struct WorkLoader {

@@ -100,7 +100,7 @@ impl Work {
     }
 
     pub fn tags(&self) -> Vec<String> {
-        tags(&self.tags)
+        crate::db::listed(&self.tags)
     }
 
     /// Whether `viewer` may see this work: published and not deleted, or the viewer's own draft.
@@ -130,18 +130,13 @@ pub struct Article {
 
 impl Article {
     pub fn tags(&self) -> Vec<String> {
-        tags(&self.tags)
+        crate::db::listed(&self.tags)
     }
 
     /// Whether `viewer` may see this article: published and not deleted, or the viewer's own draft.
     pub fn visible_to(&self, viewer: Option<i64>) -> bool {
         visible(self.deleted_at, self.published_at, self.author_id, viewer)
     }
-}
-
-/// A stored tag list (a PostgreSQL `text[]`, whose elements diesel reads as nullable) as the tags it holds.
-fn tags(stored: &[Option<String>]) -> Vec<String> {
-    stored.iter().flatten().cloned().collect()
 }
 
 /// The visibility rule works and articles share: published and not deleted, or the viewer's own draft.

@@ -23,6 +23,11 @@ use futures_util::FutureExt;
 
 use crate::config::Config;
 
+/// A stored `text[]` (whose elements diesel reads as nullable: tags, labels) as the strings it holds.
+pub fn listed(stored: &[Option<String>]) -> Vec<String> {
+    stored.iter().flatten().cloned().collect()
+}
+
 /// The connection pool every domain uses.
 pub type Pool = DeadPool<AsyncPgConnection>;
 /// A connection checked out of the pool.

@@ -82,7 +82,7 @@ impl PublicProfile {
     }
 
     pub fn labels(&self) -> Vec<String> {
-        self.labels.iter().flatten().cloned().collect()
+        super::listed(&self.labels)
     }
 }
 
