@@ -9,6 +9,10 @@
 //!
 //! Knobs: `PORTICO_BENCH_SECONDS` (default 10 per scenario, after 2 s of warm-up),
 //! `PORTICO_BENCH_CONNECTIONS` (default 32), `PORTICO_BENCH_POOL_SIZE` (default 4).
+//!
+//! `PORTICO_BENCH_SERVE=FILE` drives nothing: it prepares the database and the gateway the same way, writes
+//! `{"endpoint": ..., "token": ...}` to FILE and serves until it is sent SIGINT or SIGTERM, for an outside
+//! driver or profiler (`benches/callgrind.sh` counts the instructions of one request this way).
 
 #[path = "load/mod.rs"]
 mod load;
@@ -37,6 +41,9 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let portico = server_rt.block_on(load::start_portico(&load::database_url()))?;
     println!("portico bench: {}", portico.loaded);
+    if let Ok(file) = std::env::var("PORTICO_BENCH_SERVE") {
+        return server_rt.block_on(serve(portico, &file));
+    }
     let seconds: u64 = load::env_or("PORTICO_BENCH_SECONDS", 10);
     let connections: usize = load::env_or("PORTICO_BENCH_CONNECTIONS", 32);
     println!(
@@ -88,6 +95,20 @@ fn main() -> anyhow::Result<()> {
             Duration::from_secs(seconds),
         ));
         println!("{}", o.row(s.name));
+    }
+    portico.state.shutdown.cancel();
+    Ok(())
+}
+
+/// Writes where the gateway is and a member's token to `file`, then serves until SIGINT or SIGTERM.
+async fn serve(portico: load::Portico, file: &str) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let info = serde_json::json!({ "endpoint": portico.endpoint, "token": portico.access_token });
+    std::fs::write(file, info.to_string())?;
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
     portico.state.shutdown.cancel();
     Ok(())

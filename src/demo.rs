@@ -54,8 +54,13 @@ impl std::fmt::Display for Report {
 pub async fn load(pool: &Pool) -> anyhow::Result<Report> {
     let data = generate();
     let mut conn = pool.get().await?;
-    conn.transaction::<_, anyhow::Error, _>(async |conn| load_in(conn, &data).await)
-        .await
+    let report = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| load_in(conn, &data).await)
+        .await?;
+    // Fresh statistics for the planner: a bulk load outruns autovacuum (or meets it turned off), and a
+    // feed planned against empty-table estimates joins its authors by scanning every account.
+    diesel::sql_query("ANALYZE").execute(&mut conn).await?;
+    Ok(report)
 }
 
 #[derive(diesel::QueryableByName)]

@@ -35,6 +35,8 @@ pub struct Inner {
     pub migrations: Vec<String>,
     /// Cancelled when the server shuts down: WebSockets close with 1001.
     pub shutdown: CancellationToken,
+    /// Documents that passed the checks, by their text (HTTP and WebSocket alike).
+    pub documents: crate::graphql::analysis::Documents,
 }
 
 impl std::ops::Deref for AppState {
@@ -67,6 +69,7 @@ impl AppState {
         let broker = Broker::start(url.to_string());
         let config = Arc::new(config);
         let accounts = Accounts::new(pool.clone(), keys.clone(), config.clone())?;
+        accounts.live.listen(&broker);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -102,6 +105,7 @@ impl AppState {
             database_url: url.to_string(),
             migrations: db::migrations::embedded_versions(),
             shutdown: CancellationToken::new(),
+            documents: Default::default(),
         })))
     }
 }

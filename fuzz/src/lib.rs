@@ -10,8 +10,9 @@ use portico::config::Limits;
 use portico::content::cursor::{self, Order};
 use portico::content::search::{self, Hit, HitKind};
 use portico::error::AppError;
+use portico::graphql::analysis;
 use portico::graphql::ids;
-use portico::http::{analysis, params};
+use portico::http::params;
 use portico::realtime::service as notices;
 
 /// GraphQL-over-HTTP request decoding as the gateway does it (a POST body, a GET query string), then the

@@ -8,6 +8,7 @@ pub mod correction;
 pub mod erase;
 pub mod events;
 pub mod incident_messages;
+pub mod live_sessions;
 pub mod loaders;
 pub mod model;
 pub mod oauth;
@@ -44,6 +45,8 @@ pub struct Accounts {
     pub providers: oauth::Providers,
     /// The clock deadlines read (the cooling-off period of a cancellation, export links).
     pub clock: Clock,
+    /// Sessions checked in the last few seconds (`PORTICO_SESSION_CACHE_MS`).
+    pub live: live_sessions::LiveSessions,
 }
 
 impl Accounts {
@@ -52,6 +55,7 @@ impl Accounts {
             .user_agent(concat!("portico/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Accounts {
+            live: live_sessions::LiveSessions::new(config.session_cache),
             tokens: TokenKeys::from_config(&config)?,
             providers: oauth::providers_from_config(&config, client),
             pool,

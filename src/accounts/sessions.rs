@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::Accounts;
 use super::events::{EventKind, truncate};
+use super::live_sessions::LiveSession;
 use super::tokens::{self, REFRESH_TTL_DAYS};
 use crate::client::ClientInfo;
 use crate::db::schema::{accounts, refresh_tokens as rt, sessions};
@@ -192,9 +193,19 @@ impl Accounts {
         outcome.ok_or(AppError::Unauthenticated)
     }
 
-    /// Resolves an access token to a viewer: the signature and claims, then a live session (one statement,
-    /// which also refreshes `last_seen_at` at most once a minute).
+    /// Resolves an access token to a viewer: the signature and claims, then a live session, remembered for a
+    /// few seconds ([`super::live_sessions`]) or read from the database.
     pub async fn authenticate(&self, token: Option<&str>) -> AppResult<Viewer> {
+        self.check_token(token, true).await
+    }
+
+    /// As [`Accounts::authenticate`], always asking the database: for a socket re-checked because its account's
+    /// access changed, where the remembered answer is the one in question.
+    pub async fn authenticate_fresh(&self, token: Option<&str>) -> AppResult<Viewer> {
+        self.check_token(token, false).await
+    }
+
+    async fn check_token(&self, token: Option<&str>, remembered: bool) -> AppResult<Viewer> {
         let Some(token) = token else {
             return Ok(Viewer::visitor());
         };
@@ -202,6 +213,28 @@ impl Accounts {
             tracing::debug!(error = %e, "access token refused");
             AppError::Unauthenticated
         })?;
+        let signed_in = |live: LiveSession| Viewer {
+            account: Some(SignedIn {
+                account_id,
+                session_id: Some(session_id),
+                role: live.role,
+                has_phone: live.has_phone,
+            }),
+        };
+        if remembered && let Some(live) = self.live.get(session_id, account_id) {
+            return Ok(signed_in(live));
+        }
+        let epoch = self.live.epoch();
+        let live = self.read_session(account_id, session_id).await?;
+        if let Some(epoch) = epoch {
+            self.live.remember(epoch, session_id, live);
+        }
+        Ok(signed_in(live))
+    }
+
+    /// The live session `session_id` of `account_id` (one statement, which also refreshes `last_seen_at` at
+    /// most once a minute); `UNAUTHENTICATED` when it is revoked, or the account erased or suspended.
+    async fn read_session(&self, account_id: i64, session_id: i64) -> AppResult<LiveSession> {
         #[derive(QueryableByName)]
         struct Live {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -226,13 +259,10 @@ impl Accounts {
         .await
         .optional()?;
         let live = live.ok_or(AppError::Unauthenticated)?;
-        Ok(Viewer {
-            account: Some(SignedIn {
-                account_id,
-                session_id: Some(session_id),
-                role: live.role,
-                has_phone: live.has_phone,
-            }),
+        Ok(LiveSession {
+            account_id,
+            role: live.role,
+            has_phone: live.has_phone,
         })
     }
 

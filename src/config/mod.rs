@@ -20,7 +20,7 @@ pub const DEV_JWT_SECRET: &str = "portico-development-jwt-secret-not-for-product
 /// The field-encryption key used when none is configured (base64 of 32 bytes). Refused in production.
 pub const DEV_DATA_KEY: &str = "cG9ydGljby1kZXZlbG9wbWVudC1rZXktMzItYnl0ZXM=";
 /// How deeply a query's text may nest braces, brackets and parentheses; also the backstop for async-graphql's
-/// own depth and recursion checks (application depth is `PORTICO_MAX_DEPTH`, checked in `http::analysis`).
+/// own depth and recursion checks (application depth is `PORTICO_MAX_DEPTH`, checked in `graphql::analysis`).
 pub const MAX_NESTING: usize = 64;
 /// The default database when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/portico";
@@ -77,6 +77,9 @@ pub struct Config {
     pub pool_wait_timeout: Duration,
     pub statement_timeout: Duration,
     pub ws_init_timeout: Duration,
+    /// How long a checked session is taken as live without asking the database again
+    /// (`PORTICO_SESSION_CACHE_MS`; 0 checks every request). Revocations end it at once through the broker.
+    pub session_cache: Duration,
     /// How long an account waits between asking for cancellation and being erased (`PORTICO_CANCELLATION_COOLING_OFF_SECS`).
     pub cancellation_cooling_off: Duration,
     /// How long a data export's signed download link stays valid (`PORTICO_EXPORT_LINK_TTL_SECS`).

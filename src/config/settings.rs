@@ -87,6 +87,7 @@ pub struct Settings {
     pub pool_wait_timeout_ms: Setting<u64>,
     pub statement_timeout_ms: Setting<u64>,
     pub ws_init_timeout_ms: Setting<u64>,
+    pub session_cache_ms: Setting<u64>,
     pub cancellation_cooling_off_secs: Setting<u64>,
     pub export_link_ttl_secs: Setting<u64>,
     pub privacy_job_interval_ms: Setting<u64>,

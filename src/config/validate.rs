@@ -137,6 +137,7 @@ impl Settings {
             pool_wait_timeout: millis(value!(r, s.pool_wait_timeout_ms, 5_000)),
             statement_timeout: millis(value!(r, s.statement_timeout_ms, 10_000)),
             ws_init_timeout: millis(value!(r, s.ws_init_timeout_ms, 10_000)),
+            session_cache: millis(value!(r, s.session_cache_ms, 5_000)),
             cancellation_cooling_off: secs(value!(r, s.cancellation_cooling_off_secs, 15 * DAY)),
             export_link_ttl: secs(value!(r, s.export_link_ttl_secs, DAY)),
             privacy_job_interval: millis(value!(r, s.privacy_job_interval_ms, 30_000)),

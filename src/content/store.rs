@@ -64,13 +64,15 @@ type JoinedRow = (
 );
 
 /// A bound boolean, as SQL (`$n`).
-fn bound(flag: bool) -> diesel::dsl::AsExprOf<bool, diesel::sql_types::Bool> {
-    diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(flag)
+fn gate(flag: bool) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(if flag { "true" } else { "false" })
 }
 
 /// One page of published works (`limit` rows), after `after`, with their authors and the viewer's
-/// collections when `with` asks for them: one statement. The author joins are gated by a bound flag (a
-/// one-time filter in the plan), so the statement's text, and its prepared plan, is the same either way.
+/// collections when `with` asks for them: one statement. The author joins are gated by a literal `true` or
+/// `false` (two statement texts, each prepared once), and the author's status is a literal too: with either
+/// one a bound parameter, the generic plan cannot see that the join is one primary-key lookup per row, and
+/// the statement ran at 0.84x the rate under pgbench.
 pub async fn list_works(
     conn: &mut AsyncPgConnection,
     order: Order,
@@ -88,13 +90,15 @@ pub async fn list_works(
         .left_join(
             accounts::table.on(accounts::id
                 .eq(works::author_id)
-                .and(accounts::status.eq("active"))
-                .and(bound(with.authors))),
+                .and(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "accounts.status = 'active'",
+                ))
+                .and(gate(with.authors))),
         )
         .left_join(
             profiles::table.on(profiles::account_id
                 .eq(works::author_id)
-                .and(bound(with.authors))),
+                .and(gate(with.authors))),
         )
         .filter(works::published_at.is_not_null())
         .filter(works::deleted_at.is_null())

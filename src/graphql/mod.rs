@@ -1,6 +1,7 @@
-//! Building blocks every domain's GraphQL part uses: the viewer and guards, global ids, cursors, and context
-//! access.
+//! Building blocks every domain's GraphQL part uses: the viewer and guards, global ids, cursors, context
+//! access, and the checks a document passes before it runs (`analysis`, with the checked documents remembered).
 
+pub mod analysis;
 pub mod cursor;
 pub mod ids;
 pub mod viewer;

@@ -1,7 +1,6 @@
 //! The HTTP surface: `/graphql` (GET, POST), `/graphql/ws`, `/graphiql`, `/beacon.gif`, `/healthz`, `/readyz`,
 //! `/metrics`, `/privacy/exports/{id}` (data export downloads), `/media/{key}` (uploaded images).
 
-pub mod analysis;
 pub mod beacon;
 pub mod caching;
 pub mod export;

@@ -197,12 +197,12 @@ pub fn build(
         .data(push)
         .data(media)
         .data(std::sync::Arc::new(config.clone()))
-        // Application depth is limited by `PORTICO_MAX_DEPTH` in `http::analysis`, which leaves introspection
+        // Application depth is limited by `PORTICO_MAX_DEPTH` in `graphql::analysis`, which leaves introspection
         // out (GraphiQL's own query nests 14 levels); this is only the backstop the query text's nesting bound
         // already guarantees.
         .limit_depth(crate::config::MAX_NESTING)
         .limit_recursive_depth(crate::config::MAX_NESTING)
-        // Directives are counted per document in `http::analysis` (at most `PORTICO_MAX_DIRECTIVES` in all).
+        // Directives are counted per document in `graphql::analysis` (at most `PORTICO_MAX_DIRECTIVES` in all).
         .extension(ComplexityLimit(limits.max_complexity));
     if !config.introspection {
         b = b.disable_introspection();

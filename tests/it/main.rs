@@ -15,6 +15,7 @@ mod harness;
 mod http_graphql;
 mod introspection;
 mod keys;
+mod live_sessions;
 mod media;
 mod media_s3;
 mod messaging;

@@ -19,8 +19,8 @@ use super::{
 };
 use crate::client::ClientInfo;
 use crate::error::ErrorCode;
+use crate::graphql::analysis::{self, Analysis, Refusal};
 use crate::graphql::viewer::Viewer;
-use crate::http::analysis::{self, Analysis, Refusal};
 use crate::http::params::Params;
 use crate::privacy::partners::PartnerPrincipal;
 use crate::state::AppState;
@@ -169,28 +169,32 @@ fn document(
             ),
         ));
     }
-    if let Err(refusal) = analysis::check_nesting(query, analysis::MAX_NESTING) {
-        return Err(refuse(ErrorCode::QueryTooComplex, refusal.message()));
-    }
-    let doc = async_graphql::parser::parse_query(query).map_err(|e| {
-        refuse(
-            ErrorCode::GraphqlParseFailed,
-            &format!("the query cannot be parsed: {e}"),
-        )
-    })?;
-    let analysis = analysis::analyze(&doc, operation_name, limits, state.config.introspection)
-        .map_err(|refusal| match refusal {
-            Refusal::UnknownOperation(_) => {
-                refuse(ErrorCode::GraphqlValidationFailed, refusal.message())
-            }
-            Refusal::OverLimit(_) => refuse(ErrorCode::QueryTooComplex, refusal.message()),
-            Refusal::Introspection => Box::new(Answer::refusal(
-                media,
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                refusal.message(),
-            )),
+    let checked = state.documents.get_or_check(query, operation_name, || {
+        if let Err(refusal) = analysis::check_nesting(query, analysis::MAX_NESTING) {
+            return Err(refuse(ErrorCode::QueryTooComplex, refusal.message()));
+        }
+        let doc = async_graphql::parser::parse_query(query).map_err(|e| {
+            refuse(
+                ErrorCode::GraphqlParseFailed,
+                &format!("the query cannot be parsed: {e}"),
+            )
         })?;
+        let analysis = analysis::analyze(&doc, operation_name, limits, state.config.introspection)
+            .map_err(|refusal| match refusal {
+                Refusal::UnknownOperation(_) => {
+                    refuse(ErrorCode::GraphqlValidationFailed, refusal.message())
+                }
+                Refusal::OverLimit(_) => refuse(ErrorCode::QueryTooComplex, refusal.message()),
+                Refusal::Introspection => Box::new(Answer::refusal(
+                    media,
+                    StatusCode::FORBIDDEN,
+                    ErrorCode::Forbidden,
+                    refusal.message(),
+                )),
+            })?;
+        Ok(analysis::Checked { doc, analysis })
+    })?;
+    let (doc, analysis) = (checked.doc.clone(), checked.analysis.clone());
     match (analysis.operation_type, method) {
         (OperationType::Mutation, &Method::GET) => {
             let mut answer = Answer::refusal(
@@ -261,6 +265,11 @@ async fn execute(
     )
     .instrument(span)
     .await;
+    if analysis.operation_type == OperationType::Mutation {
+        // It may have ended a session (sign-out, suspension, password change): this instance's next check of
+        // any session asks the database, without waiting for the broker to announce it.
+        state.accounts.live.forget_all();
+    }
     metrics::counter!("portico_graphql_requests_total", "operation" => op_label.clone(), "kind" => kind).increment(1);
     metrics::histogram!("portico_graphql_request_duration_seconds", "operation" => op_label)
         .record(started.elapsed().as_secs_f64());

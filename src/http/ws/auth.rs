@@ -55,7 +55,7 @@ pub async fn authenticate(
         Some(_) => Err(Malformed),
     }
     .map_err(|Malformed| InitRefused::Forbidden)?;
-    match state.accounts.authenticate(token.as_deref()).await {
+    match state.accounts.authenticate_fresh(token.as_deref()).await {
         Ok(viewer) => {
             let expires_at = token
                 .as_deref()
@@ -84,7 +84,7 @@ pub async fn authenticate(
 /// Whether the token a socket was acknowledged with still gives access (its session live, its account not
 /// erased); `None` when that cannot be told now (the database is away), so the socket stays until it can.
 pub async fn still_valid(state: &AppState, token: &str) -> Option<bool> {
-    match state.accounts.authenticate(Some(token)).await {
+    match state.accounts.authenticate_fresh(Some(token)).await {
         Ok(_) => Some(true),
         Err(AppError::Internal(_)) => None,
         Err(_) => Some(false),

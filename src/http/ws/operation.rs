@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::Gauge;
 use super::protocol::OperationPayload;
 use crate::error::{ErrorCode, label_response};
+use crate::graphql::analysis::{self, Refusal};
 use crate::graphql::viewer::Viewer;
-use crate::http::analysis::{self, Refusal};
 use crate::state::AppState;
 
 /// What a running operation yields.
@@ -72,19 +72,22 @@ pub fn start(
             ),
         ));
     }
-    analysis::check_nesting(&payload.query, analysis::MAX_NESTING)?;
-    let doc = async_graphql::parser::parse_query(&payload.query).map_err(|e| {
-        Refused::new(
-            ErrorCode::GraphqlParseFailed,
-            format!("the query cannot be parsed: {e}"),
-        )
-    })?;
-    let analysis = analysis::analyze(
-        &doc,
-        payload.operation_name.as_deref(),
-        limits,
-        state.config.introspection,
-    )?;
+    let operation_name = payload.operation_name.as_deref();
+    let checked = state
+        .documents
+        .get_or_check(&payload.query, operation_name, || {
+            analysis::check_nesting(&payload.query, analysis::MAX_NESTING)?;
+            let doc = async_graphql::parser::parse_query(&payload.query).map_err(|e| {
+                Refused::new(
+                    ErrorCode::GraphqlParseFailed,
+                    format!("the query cannot be parsed: {e}"),
+                )
+            })?;
+            let analysis =
+                analysis::analyze(&doc, operation_name, limits, state.config.introspection)?;
+            Ok::<_, Refused>(analysis::Checked { doc, analysis })
+        })?;
+    let (doc, analysis) = (checked.doc.clone(), checked.analysis.clone());
     let mut request = crate::schema::with_loaders(
         async_graphql::Request::new(payload.query),
         &state.pool,
@@ -104,7 +107,12 @@ pub fn start(
     let responses = state.schema.execute_stream(request);
     Ok(match kind {
         OperationType::Subscription => subscription(responses),
-        OperationType::Query | OperationType::Mutation => single(responses, limits.request_timeout),
+        OperationType::Query => single(responses, limits.request_timeout, None),
+        OperationType::Mutation => single(
+            responses,
+            limits.request_timeout,
+            Some(state.accounts.live.clone()),
+        ),
     })
 }
 
@@ -121,13 +129,19 @@ fn subscription(mut responses: BoxStream<'static, Response>) -> BoxStream<'stati
     .boxed()
 }
 
-/// A query or mutation: one result, within the request timeout.
+/// A query or mutation: one result, within the request timeout. After a mutation (`sessions`), the sessions
+/// this instance remembers are forgotten, as over HTTP: it may have ended one.
 fn single(
     mut responses: BoxStream<'static, Response>,
     timeout: Duration,
+    sessions: Option<crate::accounts::live_sessions::LiveSessions>,
 ) -> BoxStream<'static, Event> {
     async_stream::stream! {
-        match tokio::time::timeout(timeout, responses.next()).await {
+        let result = tokio::time::timeout(timeout, responses.next()).await;
+        if let Some(sessions) = &sessions {
+            sessions.forget_all();
+        }
+        match result {
             Ok(Some(response)) => yield labelled(response),
             Ok(None) => {}
             Err(_) => yield labelled(timed_out()),

@@ -229,7 +229,7 @@ async fn parser_recursion_bombs_are_refused_without_crashing() {
         assert!(message(&body).contains("levels deep"), "{body}");
     }
     // At the nesting limit the parser runs, and the depth limit refuses the document.
-    let limit = portico::http::analysis::MAX_NESTING;
+    let limit = portico::graphql::analysis::MAX_NESTING;
     let at_limit = format!("{}{}", "{ a ".repeat(limit), "}".repeat(limit));
     let (status, body, elapsed) = post(&app, &at_limit).await;
     assert_refused(status, &body, elapsed, "QUERY_TOO_COMPLEX");

@@ -8,6 +8,9 @@
 //! size, not by the data. Introspection is bounded instead by its own rules: at most one `__schema` and a few
 //! `__type` fields per document, and the document-wide field and expanded-selection counts.
 
+mod documents;
+pub use documents::{Checked, Documents};
+
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
