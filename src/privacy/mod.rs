@@ -4,6 +4,7 @@
 //! `crate::rights`.
 
 pub mod consent;
+pub mod current;
 pub mod model;
 pub mod partners;
 pub mod policy;

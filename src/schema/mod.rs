@@ -190,6 +190,7 @@ pub fn build(
             pool.clone(),
             broker.clone(),
         ))
+        .data(crate::privacy::current::CurrentPolicy::start(&broker))
         .data(pool)
         .data(broker)
         .data(keys)

@@ -3,6 +3,7 @@
 
 mod cancellation;
 mod consent;
+mod current_policy;
 mod export;
 mod leaks;
 mod partners;

@@ -92,7 +92,11 @@ impl PrivacyQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<PrivacyPolicy>> {
-        Ok(service::current_policy(pool(ctx)).await?.map(PrivacyPolicy))
+        let current = ctx.data_unchecked::<crate::privacy::current::CurrentPolicy>();
+        Ok(current
+            .get(pool(ctx))
+            .await?
+            .map(|p| PrivacyPolicy(p.as_ref().clone())))
     }
 }
 
