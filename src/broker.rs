@@ -48,6 +48,28 @@ impl Broker {
         self.tx.subscribe()
     }
 
+    /// Runs `on` for every event of `topic`, with its id, and with `None` whenever anything may have been missed
+    /// (a reconnect, or a receiver that fell behind), from a task of its own until the broker closes.
+    pub fn watch_topic(
+        &self,
+        topic: &'static str,
+        mut on: impl FnMut(Option<&str>) + Send + 'static,
+    ) {
+        let mut events = self.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(BrokerEvent::Notify { topic: t, id }) if t == topic => on(Some(&id)),
+                    Ok(BrokerEvent::Notify { .. }) => {}
+                    Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        on(None)
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
     /// Whether the listening connection is up.
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
@@ -210,23 +232,14 @@ impl KeyedWake {
         let wake = KeyedWake {
             keys: Arc::default(),
         };
-        let mut events = broker.subscribe();
         let task = wake.clone();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(BrokerEvent::Notify { topic: t, id }) if t == topic => {
-                        if let Ok(key) = id.parse::<i64>() {
-                            task.wake(Some(key));
-                        }
-                    }
-                    Ok(BrokerEvent::Notify { .. }) => {}
-                    Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        task.wake(None)
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
+        broker.watch_topic(topic, move |id| match id {
+            Some(id) => {
+                if let Ok(key) = id.parse::<i64>() {
+                    task.wake(Some(key));
                 }
             }
+            None => task.wake(None),
         });
         wake
     }

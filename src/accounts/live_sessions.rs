@@ -22,9 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
-
-use crate::broker::{Broker, BrokerEvent};
+use crate::broker::Broker;
 use crate::graphql::viewer::Role;
 
 /// At most this many sessions are remembered; past it the expired ones go, then all of them.
@@ -80,23 +78,11 @@ impl LiveSessions {
         if self.inner.ttl.is_zero() || self.inner.broker.set(broker.clone()).is_err() {
             return;
         }
-        let mut events = broker.subscribe();
         let this = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(BrokerEvent::Notify { topic, id }) if topic == "access" => {
-                        match id.parse::<i64>() {
-                            Ok(account) => this.forget_account(account),
-                            Err(_) => this.forget_all(),
-                        }
-                    }
-                    Ok(BrokerEvent::Notify { .. }) => {}
-                    Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        this.forget_all()
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
+        broker.watch_topic("access", move |id| {
+            match id.and_then(|id| id.parse::<i64>().ok()) {
+                Some(account) => this.forget_account(account),
+                None => this.forget_all(),
             }
         });
     }

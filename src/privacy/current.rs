@@ -6,11 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
-
 use super::model::Policy;
 use super::policy::POLICY_TOPIC;
-use crate::broker::{Broker, BrokerEvent};
+use crate::broker::Broker;
 use crate::db::Pool;
 use crate::error::AppResult;
 
@@ -35,20 +33,8 @@ impl CurrentPolicy {
                 state: Mutex::new((0, None)),
             }),
         };
-        let mut events = broker.subscribe();
         let this = current.clone();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(BrokerEvent::Notify { topic, .. }) if topic == POLICY_TOPIC => this.forget(),
-                    Ok(BrokerEvent::Notify { .. }) => {}
-                    Ok(BrokerEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        this.forget()
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        });
+        broker.watch_topic(POLICY_TOPIC, move |_| this.forget());
         current
     }
 
