@@ -158,12 +158,8 @@ mod tests {
         }
     }
 
-    /// A cache without a broker: `get` and `epoch` refuse to serve, so these tests read the map directly (the
-    /// broker's part is tested against a real one in the integration tests).
-    fn remembered(ttl: Duration) -> LiveSessions {
-        LiveSessions::new(ttl)
-    }
-
+    // These caches have no broker, so `get` and `epoch` refuse to serve: the tests read the map directly (the
+    // broker's part is tested against a real one in tests/it/live_sessions.rs).
     fn put(cache: &LiveSessions, session: i64, account: i64) {
         let epoch = Epoch(cache.state().epoch);
         cache.remember(epoch, session, live(account));
@@ -177,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_check_read_while_something_was_forgotten_is_not_kept() {
-        let cache = remembered(Duration::from_secs(5));
+        let cache = LiveSessions::new(Duration::from_secs(5));
         let before = Epoch(cache.state().epoch);
         cache.forget_account(9);
         cache.remember(before, 1, live(7));
@@ -188,7 +184,7 @@ mod tests {
 
     #[test]
     fn forgetting_an_account_leaves_the_others() {
-        let cache = remembered(Duration::from_secs(5));
+        let cache = LiveSessions::new(Duration::from_secs(5));
         put(&cache, 1, 7);
         put(&cache, 2, 7);
         put(&cache, 3, 8);
@@ -202,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_session_of_another_account_or_past_its_time_is_not_served() {
-        let cache = remembered(Duration::from_millis(30));
+        let cache = LiveSessions::new(Duration::from_millis(30));
         put(&cache, 1, 7);
         assert_eq!(peek(&cache, 1, 8), None);
         std::thread::sleep(Duration::from_millis(40));
@@ -211,7 +207,7 @@ mod tests {
 
     #[test]
     fn nothing_is_served_without_a_broker() {
-        let cache = remembered(Duration::from_secs(5));
+        let cache = LiveSessions::new(Duration::from_secs(5));
         put(&cache, 1, 7);
         assert_eq!(cache.get(1, 7), None);
         assert!(cache.epoch().is_none());

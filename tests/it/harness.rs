@@ -580,6 +580,18 @@ impl TestApp {
 pub const STRONG_PASSWORD: &str = "violet harbour lantern 42";
 
 /// The `extensions.code` of a response's first error (empty when there is none).
+/// Waits until every app's broker is listening (events sent before then would not reach it).
+pub async fn brokers_connected(apps: &[&TestApp]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !apps.iter().all(|a| a.state.broker.is_connected()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the brokers did not connect"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub fn code(body: &serde_json::Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()

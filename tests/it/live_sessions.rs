@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{STRONG_PASSWORD, TestApp};
+use crate::harness::{STRONG_PASSWORD, TestApp, brokers_connected};
 
 /// One statement for the page (and the viewer's collections): the session check is the other, when it runs.
 const PAGE: &str = "{ works(first: 1) { edges { node { viewerHasCollected } } } }";
@@ -19,14 +19,6 @@ async fn statements(app: &TestApp, token: &str) -> (u16, String) {
         .unwrap_or_default();
     assert!(status == 200 || status == 401, "{status} {body}");
     (status, n)
-}
-
-async fn connected(apps: &[&TestApp]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !apps.iter().all(|a| a.state.broker.is_connected()) {
-        assert!(Instant::now() < deadline, "the brokers did not connect");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Polls `app` with `token` until it is refused; returns how long that took.
@@ -45,7 +37,7 @@ async fn refused_within(app: &TestApp, token: &str, limit: Duration) -> Duration
 async fn a_remembered_session_costs_no_statement_and_ends_with_its_access() {
     let a = TestApp::new().await;
     let b = a.reconfigured(|_| {});
-    connected(&[&a, &b]).await;
+    brokers_connected(&[&a, &b]).await;
     let (first, _) = a.register("rin", "+8613900160001").await;
     let second = a.login("rin", STRONG_PASSWORD).await.unwrap();
     let third = a.login("rin", STRONG_PASSWORD).await.unwrap();
@@ -76,7 +68,7 @@ async fn a_remembered_session_costs_no_statement_and_ends_with_its_access() {
 async fn access_ended_outside_the_gateways_is_forgotten_on_every_instance() {
     let a = TestApp::new().await;
     let b = a.reconfigured(|_| {});
-    connected(&[&a, &b]).await;
+    brokers_connected(&[&a, &b]).await;
     let (token, _) = a.register("sora", "+8613900160002").await;
     for app in [&a, &b] {
         statements(app, &token).await;
@@ -94,7 +86,7 @@ async fn access_ended_outside_the_gateways_is_forgotten_on_every_instance() {
 #[tokio::test]
 async fn with_remembering_turned_off_every_request_checks_the_session() {
     let app = TestApp::with_config(|c| c.session_cache = Duration::ZERO).await;
-    connected(&[&app]).await;
+    brokers_connected(&[&app]).await;
     let (token, _) = app.register("kai", "+8613900160003").await;
     statements(&app, &token).await;
     for _ in 0..3 {

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
 
-use super::Analysis;
+use super::{Analysis, MAX_NESTING, Refusal, analyze, check_nesting};
+use crate::config::Limits;
 
 /// How many checked documents one instance keeps.
 const CAPACITY: usize = 512;
@@ -38,20 +39,33 @@ impl Default for Documents {
     }
 }
 
+/// Why a document was not checked in: it does not parse, or a check refused it.
+#[derive(Debug)]
+pub enum Rejected {
+    Parse(String),
+    Refused(Refusal),
+}
+
 impl Documents {
-    /// The checked document for `query` and `operation_name`, from memory or from `check` (kept when it
-    /// passes).
-    pub fn get_or_check<E>(
+    /// The checked document for `query` and `operation_name`: from memory, or checked now (the nesting of the
+    /// text, the parse, then [`analyze`] under `limits`) and kept when it passes.
+    pub fn check(
         &self,
         query: &str,
         operation_name: Option<&str>,
-        check: impl FnOnce() -> Result<Checked, E>,
-    ) -> Result<Arc<Checked>, E> {
+        limits: &Limits,
+        introspection: bool,
+    ) -> Result<Arc<Checked>, Rejected> {
         let key = (query.to_owned(), operation_name.map(str::to_owned));
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
         }
-        let checked = Arc::new(check()?);
+        check_nesting(query, MAX_NESTING).map_err(Rejected::Refused)?;
+        let doc = async_graphql::parser::parse_query(query)
+            .map_err(|e| Rejected::Parse(format!("the query cannot be parsed: {e}")))?;
+        let analysis =
+            analyze(&doc, operation_name, limits, introspection).map_err(Rejected::Refused)?;
+        let checked = Arc::new(Checked { doc, analysis });
         self.lock().put(key, checked.clone());
         Ok(checked)
     }
@@ -64,50 +78,25 @@ impl Documents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_graphql::parser::types::OperationType;
-
-    fn checked(query: &str) -> Result<Checked, String> {
-        let doc = async_graphql::parser::parse_query(query).map_err(|e| e.to_string())?;
-        Ok(Checked {
-            doc,
-            analysis: Analysis {
-                operation_type: OperationType::Query,
-                operation_name: None,
-            },
-        })
-    }
 
     #[test]
     fn a_document_is_checked_once_and_a_refused_one_every_time() {
         let documents = Documents::default();
-        let mut checks = 0;
-        for _ in 0..3 {
-            documents
-                .get_or_check("{ a }", None, || {
-                    checks += 1;
-                    checked("{ a }")
-                })
-                .unwrap();
-        }
-        assert_eq!(checks, 1);
-        // Another operation name is another entry.
-        documents
-            .get_or_check("{ a }", Some("A"), || {
-                checks += 1;
-                checked("{ a }")
-            })
-            .unwrap();
-        assert_eq!(checks, 2);
+        let limits = Limits::default();
+        let check = |query: &str, name: Option<&str>| documents.check(query, name, &limits, true);
+        let two = "query A { a } query B { b }";
+        let first = check(two, Some("A")).unwrap();
+        assert!(Arc::ptr_eq(&first, &check(two, Some("A")).unwrap()));
+        // Another operation name is another entry, with its own analysis.
+        let other = check(two, Some("B")).unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(other.analysis.operation_name.as_deref(), Some("B"));
         for _ in 0..2 {
-            assert!(
-                documents
-                    .get_or_check("{ a", None, || {
-                        checks += 1;
-                        checked("{ a")
-                    })
-                    .is_err()
-            );
+            assert!(matches!(check("{ a", None), Err(Rejected::Parse(_))));
+            assert!(matches!(
+                check(two, Some("C")),
+                Err(Rejected::Refused(Refusal::UnknownOperation(_)))
+            ));
         }
-        assert_eq!(checks, 4);
     }
 }

@@ -9,7 +9,7 @@
 //! `__type` fields per document, and the document-wide field and expanded-selection counts.
 
 mod documents;
-pub use documents::{Checked, Documents};
+pub use documents::{Checked, Documents, Rejected};
 
 use std::collections::HashMap;
 

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::client::ClientInfo;
 use crate::error::ErrorCode;
-use crate::graphql::analysis::{self, Analysis, Refusal};
+use crate::graphql::analysis::{Analysis, Refusal, Rejected};
 use crate::graphql::viewer::Viewer;
 use crate::http::params::Params;
 use crate::privacy::partners::PartnerPrincipal;
@@ -169,31 +169,24 @@ fn document(
             ),
         ));
     }
-    let checked = state.documents.get_or_check(query, operation_name, || {
-        if let Err(refusal) = analysis::check_nesting(query, analysis::MAX_NESTING) {
-            return Err(refuse(ErrorCode::QueryTooComplex, refusal.message()));
-        }
-        let doc = async_graphql::parser::parse_query(query).map_err(|e| {
-            refuse(
-                ErrorCode::GraphqlParseFailed,
-                &format!("the query cannot be parsed: {e}"),
-            )
+    let checked = state
+        .documents
+        .check(query, operation_name, limits, state.config.introspection)
+        .map_err(|rejected| match rejected {
+            Rejected::Parse(message) => refuse(ErrorCode::GraphqlParseFailed, &message),
+            Rejected::Refused(refusal @ Refusal::UnknownOperation(_)) => {
+                refuse(ErrorCode::GraphqlValidationFailed, refusal.message())
+            }
+            Rejected::Refused(refusal @ Refusal::OverLimit(_)) => {
+                refuse(ErrorCode::QueryTooComplex, refusal.message())
+            }
+            Rejected::Refused(refusal @ Refusal::Introspection) => Box::new(Answer::refusal(
+                media,
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                refusal.message(),
+            )),
         })?;
-        let analysis = analysis::analyze(&doc, operation_name, limits, state.config.introspection)
-            .map_err(|refusal| match refusal {
-                Refusal::UnknownOperation(_) => {
-                    refuse(ErrorCode::GraphqlValidationFailed, refusal.message())
-                }
-                Refusal::OverLimit(_) => refuse(ErrorCode::QueryTooComplex, refusal.message()),
-                Refusal::Introspection => Box::new(Answer::refusal(
-                    media,
-                    StatusCode::FORBIDDEN,
-                    ErrorCode::Forbidden,
-                    refusal.message(),
-                )),
-            })?;
-        Ok(analysis::Checked { doc, analysis })
-    })?;
     let (doc, analysis) = (checked.doc.clone(), checked.analysis.clone());
     match (analysis.operation_type, method) {
         (OperationType::Mutation, &Method::GET) => {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::Gauge;
 use super::protocol::OperationPayload;
 use crate::error::{ErrorCode, label_response};
-use crate::graphql::analysis::{self, Refusal};
+use crate::graphql::analysis::{Refusal, Rejected};
 use crate::graphql::viewer::Viewer;
 use crate::state::AppState;
 
@@ -45,6 +45,15 @@ impl Refused {
     }
 }
 
+impl From<Rejected> for Refused {
+    fn from(rejected: Rejected) -> Refused {
+        match rejected {
+            Rejected::Parse(message) => Refused::new(ErrorCode::GraphqlParseFailed, message),
+            Rejected::Refused(refusal) => refusal.into(),
+        }
+    }
+}
+
 impl From<Refusal> for Refused {
     fn from(refusal: Refusal) -> Refused {
         let code = match refusal {
@@ -72,21 +81,12 @@ pub fn start(
             ),
         ));
     }
-    let operation_name = payload.operation_name.as_deref();
-    let checked = state
-        .documents
-        .get_or_check(&payload.query, operation_name, || {
-            analysis::check_nesting(&payload.query, analysis::MAX_NESTING)?;
-            let doc = async_graphql::parser::parse_query(&payload.query).map_err(|e| {
-                Refused::new(
-                    ErrorCode::GraphqlParseFailed,
-                    format!("the query cannot be parsed: {e}"),
-                )
-            })?;
-            let analysis =
-                analysis::analyze(&doc, operation_name, limits, state.config.introspection)?;
-            Ok::<_, Refused>(analysis::Checked { doc, analysis })
-        })?;
+    let checked = state.documents.check(
+        &payload.query,
+        payload.operation_name.as_deref(),
+        limits,
+        state.config.introspection,
+    )?;
     let (doc, analysis) = (checked.doc.clone(), checked.analysis.clone());
     let mut request = crate::schema::with_loaders(
         async_graphql::Request::new(payload.query),

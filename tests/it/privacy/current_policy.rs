@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::TestApp;
+use crate::harness::{TestApp, brokers_connected};
 
 const POLICY: &str = "{ privacyPolicy { version purposes { key } } }";
 
@@ -24,11 +24,7 @@ async fn policy(app: &TestApp) -> (String, String) {
 async fn the_policy_is_remembered_until_a_new_version_is_announced() {
     let a = TestApp::new().await;
     let b = a.reconfigured(|_| {});
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !(a.state.broker.is_connected() && b.state.broker.is_connected()) {
-        assert!(Instant::now() < deadline, "the brokers did not connect");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    brokers_connected(&[&a, &b]).await;
     for app in [&a, &b] {
         let (first, _) = policy(app).await;
         assert_eq!(policy(app).await, (first, "0".to_string()));
